@@ -1,0 +1,112 @@
+"""The full CLI (click): help for every command, and the commands off the hot path."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import AgentshError
+
+_PASS = {"ignore_unknown_options": True, "allow_extra_args": True,
+         "help_option_names": ["-h", "--help"]}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--root", help="state directory (default /run/agentsh-runtime)")
+@click.option("--log", help="runtime log file (default stderr)")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
+@click.option("--debug", is_flag=True, help="debug logging")
+@click.option("--systemd-cgroup", is_flag=True,
+              help="cgroupsPath is slice:prefix:name (translated to cgroupfs without systemd)")
+@click.option("--criu", hidden=True)
+@click.option("--rootless", hidden=True)
+@click.option("--cgroup-manager", hidden=True)
+@click.option("--default-policy", help="agentsh policy for containers without annotations")
+@click.option("--admin-config", help="admin config file (default /etc/agentsh-runtime/"
+              "config.yaml)")
+@click.version_option(__version__, "-v", "--version", message="%(version)s")
+@click.pass_context
+def cli(ctx: click.Context, **kwargs: object) -> None:
+    """agentsh-runtime: an OCI runtime (use it where runc is used) that enforces agentsh
+    policies."""
+    ctx.obj = kwargs
+
+
+def _fast(name: str, summary: str, usage: str) -> None:
+    @cli.command(name, context_settings=_PASS, help=f"{summary}\n\n{usage}")
+    @click.pass_context
+    def _cmd(ctx: click.Context) -> None:
+        from .entry import main
+
+        sys.exit(main(sys.argv[1:]))
+
+
+_fast("create", "Create a container (its init waits for `start`).",
+      "create [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot] "
+      "[--no-new-keyring] [--preserve-fds N] ID")
+_fast("start", "Run the user process of a created container.", "start ID")
+_fast("state", "Print the runtime-spec state JSON of a container.", "state ID")
+_fast("kill", "Send a signal (default TERM) to the init, or all processes with --all.",
+      "kill [--all] ID [SIGNAL]")
+_fast("delete", "Remove a container and everything it holds on the host.",
+      "delete [--force] ID")
+_fast("exec", "Run a process inside a running container.",
+      "exec [--process F | [--cwd D] [--env K=V]... [--tty] [--user U[:G]] [--cap C]...] "
+      "[--detach] [--pid-file F] [--console-socket S] [--preserve-fds N] ID [CMD ARGS...]")
+_fast("run", "create + start, then wait and delete (unless --detach / --keep).",
+      "run [create flags] [--detach] [--keep] ID")
+_fast("ps", "List the container's processes.", "ps [--format table|json] ID [ps args]")
+_fast("list", "List containers.", "list [--format table|json] [--quiet]")
+
+
+@cli.command("spec")
+@click.option("-b", "--bundle", default=".", help="where to write config.json")
+@click.option("--rootless", is_flag=True, help="a spec for a rootless container")
+def spec_cmd(bundle: str, rootless: bool) -> None:
+    """Write a default config.json, as `runc spec` does."""
+    from ..spec.default import default_spec
+
+    path = os.path.join(bundle, "config.json")
+    if os.path.exists(path):
+        raise click.ClickException("File config.json exists. Remove it first")
+    with open(path, "w") as f:
+        json.dump(default_spec(rootless), f, indent="\t")
+        f.write("\n")
+
+
+@cli.command("checkpoint", context_settings=_PASS)
+def checkpoint_cmd() -> None:
+    """Not supported (CRIU)."""
+    raise click.ClickException("checkpoint is not supported by agentsh-runtime")
+
+
+@cli.command("restore", context_settings=_PASS)
+def restore_cmd() -> None:
+    """Not supported (CRIU)."""
+    raise click.ClickException("restore is not supported by agentsh-runtime")
+
+
+def click_main(args: list[str]) -> int:
+    try:
+        cli.main(args=args, prog_name="agentsh-runtime", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as e:
+        click.echo(e.ctx.get_help() if e.ctx else str(e))
+        return 0
+    except click.UsageError as e:
+        click.echo(f"agentsh-runtime: {e.format_message()}", err=True)
+        return 1
+    except click.ClickException as e:
+        click.echo(f"agentsh-runtime: {e.format_message()}", err=True)
+        return 1
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.exceptions.Abort:
+        return 1
+    except AgentshError as e:
+        click.echo(f"agentsh-runtime: {e}", err=True)
+        return 1
+    return 0

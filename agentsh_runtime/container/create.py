@@ -1,0 +1,175 @@
+"""`create`: set the container up and leave its init blocked before the user's program."""
+
+from __future__ import annotations
+
+import _socket
+import os
+
+from .. import OCI_VERSION
+from ..cgroups.manager import CgroupSet
+from ..errors import ConfigError, ContainerError
+from ..linux import ns, proc
+from ..spec.load import load_bundle
+from ..spec.model import Spec
+from ..spec.unapplied import unapplied_fields
+from . import state as st
+from .launch import LaunchPlan, launch
+from .options import CreateOptions, GlobalOptions
+from .pidfile import write_pid_file
+
+
+def check_spec(spec: Spec, opts: CreateOptions) -> None:
+    """What runc refuses before touching the host."""
+    proc_ = spec.process
+    if proc_ is None:
+        raise ConfigError("process is required to create a container", "process")
+    if not proc_.args:
+        raise ConfigError("args must not be empty", "process.args")
+    if proc_.terminal and not opts.console_socket:
+        raise ContainerError("cannot allocate tty if runc will detach without setting "
+                             "console socket", "--console-socket")
+    if opts.console_socket and not proc_.terminal:
+        raise ContainerError("cannot use console socket if runc will not detach or "
+                             "allocate tty", "--console-socket")
+    if not os.path.isdir(spec.root_path):
+        raise ConfigError(f"rootfs ({spec.root_path}) does not exist", "root.path")
+    nss = spec.linux.namespaces
+    if "mount" not in nss:
+        raise ConfigError("a mount namespace is required", "linux.namespaces")
+    if spec.hostname and nss.get("uts") is None:
+        raise ConfigError("unable to set hostname without a private UTS namespace", "hostname")
+    if spec.domainname and nss.get("uts") is None:
+        raise ConfigError("unable to set domainname without a private UTS namespace",
+                          "domainname")
+    if "user" in nss and not nss["user"] and not (spec.linux.uid_mappings and
+                                                  spec.linux.gid_mappings):
+        raise ConfigError("user namespaces need uidMappings and gidMappings",
+                          "linux.uidMappings")
+    if "time" in nss and nss["time"] and spec.linux.time_offsets:
+        raise ConfigError("timeOffsets cannot be set when joining a time namespace",
+                          "linux.timeOffsets")
+    from ..init.sequence import check_sysctl
+
+    check_sysctl(spec)
+    if proc_.oom_score_adj is not None and not -1000 <= int(proc_.oom_score_adj) <= 1000:
+        raise ConfigError("must be between -1000 and 1000", "process.oomScoreAdj")
+
+
+def _connect_console(path: str) -> int:
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+    except OSError as e:
+        sock.close()
+        raise ContainerError(f"cannot connect to console socket {path}: {e.strerror}",
+                             "--console-socket") from e
+    return sock.detach()
+
+
+def _listen_fds_env(preserve_fds: int) -> tuple[int, list[str]]:
+    """runc passes $LISTEN_FDS sockets through, and tells the container about them."""
+    listen = os.environ.get("LISTEN_FDS", "")
+    if listen.isdigit() and int(listen) > 0:
+        n = int(listen)
+        return preserve_fds + n, [f"LISTEN_FDS={n}", "LISTEN_PID=1"]
+    return preserve_fds, []
+
+
+def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
+    st.validate_id(opts.id)
+    bundle = os.path.abspath(opts.bundle)
+    spec = load_bundle(bundle)
+    check_spec(spec, opts)
+    for warning in unapplied_fields(spec):
+        g.log.warning(warning)
+    state_dir = st.make_state_dir(g.root, opts.id)
+    cgroups: CgroupSet | None = None
+    console_fd = -1
+    fifo_fd = -1
+    pid = 0
+    try:
+        fifo = os.path.join(state_dir, st.FIFO)
+        os.mkfifo(fifo, 0o622)
+        os.chmod(fifo, 0o622)
+        fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
+        cgroups = CgroupSet.plan(spec.linux.cgroups_path, opts.id, g.systemd_cgroup)
+        cgroups.create()
+        if opts.console_socket:
+            console_fd = _connect_console(opts.console_socket)
+        preserve, extra_env = _listen_fds_env(opts.preserve_fds)
+        plan = make_plan(spec, opts, cgroups, fifo_fd, console_fd, preserve, extra_env)
+        plan.warn = g.log.warning
+        pid = launch(plan)
+        data = {
+            "ociVersion": OCI_VERSION,
+            "id": opts.id,
+            "pid": pid,
+            "init_start": proc.start_time(pid),
+            "bundle": bundle,
+            "rootfs": spec.root_path,
+            "created": st.rfc3339_now(),
+            "annotations": spec.annotations,
+            "owner": "",
+            "cgroup": cgroups.to_state(),
+            "namespaces": dict(spec.linux.namespaces),
+            "no_pivot": opts.no_pivot,
+            "config": spec.raw,
+        }
+        state = st.State(g.root, opts.id, data)
+        state.save()
+        if opts.pid_file:
+            write_pid_file(opts.pid_file, pid)
+        return state
+    except BaseException:
+        if pid:
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        if cgroups is not None:
+            _quiet(cgroups.destroy)
+        st.remove_state_dir(state_dir)
+        raise
+    finally:
+        for fd in (console_fd, fifo_fd):
+            if fd >= 0:
+                os.close(fd)
+
+
+def _quiet(fn) -> None:  # noqa: ANN001
+    try:
+        fn()
+    except Exception:  # noqa: BLE001 - cleanup after a failure already being reported
+        pass
+
+
+def make_plan(spec: Spec, opts: CreateOptions, cgroups: CgroupSet, fifo_fd: int,
+              console_fd: int, preserve: int, extra_env: list[str]) -> LaunchPlan:
+    from ..init.rootfs import RootfsContext
+    from ..init.sequence import InitOptions, run_init
+
+    nss = spec.linux.namespaces
+    flags = 0
+    join: list[tuple[str, str]] = []
+    for nstype in ns.JOIN_ORDER:
+        if nstype not in nss:
+            continue
+        if nss[nstype]:
+            join.append((nstype, nss[nstype]))
+        elif nstype != "user":
+            flags |= ns.NAMESPACES[nstype][0]
+    new_userns = "user" in nss and not nss["user"]
+    ctx = RootfsContext(cgroups.paths, "cgroup" in nss and not nss["cgroup"], opts.no_pivot,
+                        spec.bundle)
+    init_opts = InitOptions(spec, opts.id, fifo_fd, console_fd, preserve, opts.no_new_keyring,
+                            ctx, extra_env)
+    return LaunchPlan(
+        child_main=lambda chan: run_init(init_opts, chan),
+        join=join,
+        unshare=flags,
+        new_userns=new_userns,
+        uid_maps="".join(mp.line() for mp in spec.linux.uid_mappings),
+        gid_maps="".join(mp.line() for mp in spec.linux.gid_mappings),
+        cgroups=cgroups,
+        time_offsets=spec.linux.time_offsets if "time" in nss and not nss["time"] else None,
+    )

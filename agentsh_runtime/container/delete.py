@@ -1,0 +1,63 @@
+"""`delete`: remove every trace of a container."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from ..cgroups.manager import CgroupSet
+from ..errors import ContainerError
+from ..linux import proc
+from ..spec.signals import SIGKILL
+from . import state as st
+from .options import GlobalOptions
+from .signals import container_pids, signal_all, signal_init
+
+
+def delete(g: GlobalOptions, cid: str, force: bool = False) -> None:
+    st.validate_id(cid)
+    try:
+        state = st.load(g.root, cid)
+    except ContainerError:
+        leftover = os.path.join(g.root, cid)
+        if os.path.isdir(leftover):
+            st.remove_state_dir(leftover)
+        if force:
+            return
+        raise
+    with st.Lock(state.dir):
+        status = state.status()
+        if status in ("running", "paused") and not force:
+            raise ContainerError(f"cannot delete container {cid} that is not stopped: {status}",
+                                 "id")
+        if status != "stopped":
+            kill_and_wait(state)
+        destroy(g, state)
+
+
+def kill_and_wait(state: st.State, timeout: float = 10.0) -> None:
+    try:
+        signal_init(state, SIGKILL)
+    except ProcessLookupError:
+        pass
+    signal_all(state, SIGKILL)
+    deadline = time.monotonic() + timeout
+    delay = 0.0005
+    while proc.is_alive(state.pid, state.data.get("init_start")):
+        if time.monotonic() > deadline:
+            raise ContainerError(f"container init {state.pid} did not exit after SIGKILL", "id")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.02)
+
+
+def destroy(g: GlobalOptions, state: st.State) -> None:
+    cg = CgroupSet.from_state(state.data.get("cgroup"))
+    if cg.pids():
+        # processes left behind (a shared pid namespace): they go with the container
+        for pid in container_pids(state):
+            try:
+                os.kill(pid, SIGKILL)
+            except ProcessLookupError:
+                pass
+    cg.destroy()
+    st.remove_state_dir(state.dir)

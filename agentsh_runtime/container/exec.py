@@ -1,0 +1,106 @@
+"""`exec`: start another process inside a running container."""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import ContainerError
+from ..linux import caps, ns
+from ..spec.model import Process
+from . import state as st
+from .create import _connect_console
+from .launch import LaunchPlan, launch
+from .options import GlobalOptions
+from .pidfile import write_pid_file
+
+
+class ExecOptions:
+    __slots__ = ("id", "process", "console_socket", "detach", "pid_file", "preserve_fds",
+                 "ignore_paused")
+
+    def __init__(self, cid: str, process: Process, console_socket: str | None = None,
+                 detach: bool = False, pid_file: str | None = None, preserve_fds: int = 0,
+                 ignore_paused: bool = False) -> None:
+        self.id = cid
+        self.process = process
+        self.console_socket = console_socket
+        self.detach = detach
+        self.pid_file = pid_file
+        self.preserve_fds = preserve_fds
+        self.ignore_paused = ignore_paused
+
+
+def exec_process(g: GlobalOptions, opts: ExecOptions) -> int:
+    """Start the process; returns its host pid (and, in the foreground, waits: see wait)."""
+    state = st.load(g.root, opts.id)
+    status = state.status()
+    if status == "stopped":
+        raise ContainerError("cannot exec in a stopped container", "id")
+    if status == "paused" and not opts.ignore_paused:
+        raise ContainerError("cannot exec in a paused container (use --ignore-paused to "
+                             "override)", "id")
+    proc_ = opts.process
+    if not proc_.args:
+        raise ContainerError("args must not be empty", "process.args")
+    if proc_.terminal and opts.detach and not opts.console_socket:
+        raise ContainerError("cannot allocate tty if runc will detach without setting "
+                             "console socket", "--console-socket")
+    if opts.console_socket and not proc_.terminal:
+        raise ContainerError("cannot use console socket if runc will not detach or "
+                             "allocate tty", "--console-socket")
+    init_pid = state.pid
+    join = []
+    for nstype in ns.JOIN_ORDER:
+        if nstype in state.data.get("namespaces", {}):
+            path = ns.ns_path(init_pid, nstype)
+            if nstype == "user" or os.stat(path).st_ino != os.stat(
+                    ns.ns_path(os.getpid(), nstype)).st_ino:
+                join.append((nstype, path))
+    root_fd = os.open(f"/proc/{init_pid}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    console_fd = _connect_console(opts.console_socket) if opts.console_socket else -1
+    if not opts.detach:
+        caps.set_child_subreaper()
+    from ..cgroups.manager import CgroupSet
+
+    cgroups = CgroupSet.from_state(state.data.get("cgroup"))
+    try:
+        plan = LaunchPlan(
+            child_main=lambda chan: _exec_child(proc_, root_fd, console_fd, opts.preserve_fds,
+                                                chan),
+            join=join,
+            cgroups=cgroups if cgroups.paths else None,
+        )
+        plan.warn = g.log.warning
+        pid = launch(plan)
+    finally:
+        os.close(root_fd)
+        if console_fd >= 0:
+            os.close(console_fd)
+    if opts.pid_file:
+        write_pid_file(opts.pid_file, pid)
+    return pid
+
+
+def _exec_child(proc_: Process, root_fd: int, console_fd: int, preserve_fds: int,
+                chan) -> None:  # noqa: ANN001
+    from ..init import common, console, process
+
+    os.setsid()
+    common.reset_signals()
+    os.fchdir(root_fd)
+    os.chroot(".")
+    os.close(root_fd)
+    if proc_.terminal:
+        if console_fd >= 0:
+            console.setup(console_fd, proc_.console_height, proc_.console_width, False)
+    process.set_oom_score_adj(proc_.oom_score_adj)
+    process.set_rlimits(proc_)
+    process.set_scheduling(proc_)
+    env = process.build_env(proc_)
+    for w in process.switch_user_and_caps(proc_):
+        chan.send({"type": "warning", "msg": w})
+    process.finish(proc_)
+    path = process.lookpath(proc_.args[0], env)
+    common.close_fds_from(3 + preserve_fds)
+    chan.send({"type": "ready"})
+    common.execve(path, proc_.args, env)

@@ -1,0 +1,197 @@
+"""Forking a container process: the parent, the namespace stage (A) and the process (B).
+
+A is placed in the cgroup, enters or creates the namespaces (the user namespace
+first, so the parent can write its id maps) and forks B, which is then inside a
+new pid namespace when one was asked for; A reports B's pid and exits, so B is
+reparented to the caller's subreaper (conmon, the shim, or our own `run`).
+B prepares itself (plan.child_main), reports `ready` and execs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..errors import AgentshError, SetupError
+from ..linux import ns
+from .channel import Channel
+
+
+class LaunchPlan:
+    __slots__ = ("join", "unshare", "new_userns", "uid_maps", "gid_maps", "cgroups",
+                 "child_main", "time_offsets", "warn")
+
+    def __init__(self, child_main, join: list[tuple[str, str]] | None = None,  # noqa: ANN001
+                 unshare: int = 0, new_userns: bool = False, uid_maps: str = "",
+                 gid_maps: str = "", cgroups=None, time_offsets: dict | None = None) -> None:  # noqa: ANN001
+        self.child_main = child_main  # called in B with the Channel; must not return
+        self.join = join or []  # (type, path) in JOIN_ORDER
+        self.unshare = unshare
+        self.new_userns = new_userns
+        self.uid_maps, self.gid_maps = uid_maps, gid_maps
+        self.cgroups = cgroups
+        self.time_offsets = time_offsets
+        self.warn = None  # callable(str) for warnings the child sends
+
+
+def report_error(chan: Channel, err: BaseException) -> None:
+    if isinstance(err, AgentshError):
+        msg = {"type": "error", "msg": err.reason, "field": err.field,
+               "kind": type(err).__name__}
+    elif isinstance(err, OSError):
+        msg = {"type": "error", "msg": str(err.strerror or err) +
+               (f": {err.filename}" if err.filename else ""), "field": None,
+               "kind": "SetupError"}
+    else:
+        msg = {"type": "error", "msg": f"{type(err).__name__}: {err}", "field": None,
+               "kind": "SetupError"}
+    try:
+        chan.send(msg)
+    except OSError:
+        pass
+
+
+def launch(plan: LaunchPlan) -> int:
+    """Start the process; returns B's host pid once B reported ready."""
+    p_r, c_w = os.pipe2(os.O_CLOEXEC)  # child -> parent
+    c_r, p_w = os.pipe2(os.O_CLOEXEC)  # parent -> child
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid_a = os.fork()
+    if pid_a == 0:
+        os.close(p_r)
+        os.close(p_w)
+        chan = Channel(c_r, c_w)
+        try:
+            _stage_a(plan, chan)
+        except BaseException as e:  # noqa: BLE001 - everything goes to the parent
+            report_error(chan, e)
+            os._exit(1)
+        os._exit(0)
+    os.close(c_r)
+    os.close(c_w)
+    chan = Channel(p_r, p_w)
+    pid_b = 0
+    try:
+        if plan.cgroups is not None:
+            plan.cgroups.join(pid_a)
+        chan.send({"type": "go"})
+        while True:
+            msg = chan.recv()
+            if msg is None:
+                raise SetupError("container init exited before it was ready")
+            kind = msg.get("type")
+            if kind == "userns":
+                _write_maps(pid_a, plan)
+                chan.send({"type": "mapped"})
+            elif kind == "pid":
+                pid_b = int(msg["pid"])
+            elif kind == "warning":
+                if plan.warn is not None:
+                    plan.warn(str(msg.get("msg")))
+            elif kind == "ready":
+                break
+            elif kind == "error":
+                raise _rebuild_error(msg)
+    except BaseException:
+        if pid_b:
+            _kill(pid_b)
+        _kill(pid_a)
+        _reap(pid_a)
+        raise
+    finally:
+        chan.close()
+    _reap(pid_a)
+    if not pid_b:
+        raise SetupError("container init did not report its pid")
+    return pid_b
+
+
+def _rebuild_error(msg: dict) -> AgentshError:
+    from .. import errors
+
+    cls = getattr(errors, msg.get("kind") or "SetupError", errors.SetupError)
+    if not (isinstance(cls, type) and issubclass(cls, AgentshError)):
+        cls = errors.SetupError
+    return cls(msg.get("msg") or "container setup failed", msg.get("field"))
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, 9)
+    except OSError:
+        pass
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _write_maps(pid: int, plan: LaunchPlan) -> None:
+    for name, text, field in (("uid_map", plan.uid_maps, "linux.uidMappings"),
+                              ("gid_map", plan.gid_maps, "linux.gidMappings")):
+        if not text:
+            continue
+        try:
+            with open(f"/proc/{pid}/{name}", "w") as f:
+                f.write(text)
+        except OSError as e:
+            raise SetupError(f"writing {name}: {e.strerror}", field) from e
+
+
+def _stage_a(plan: LaunchPlan, chan: Channel) -> None:
+    msg = chan.recv()
+    if not msg or msg.get("type") != "go":
+        raise SetupError("parent went away")
+    joins = dict(plan.join)
+    if "user" in joins:
+        ns.setns_path(joins.pop("user"), "user")
+    elif plan.new_userns:
+        ns.unshare(ns.CLONE_NEWUSER)
+        chan.send({"type": "userns"})
+        msg = chan.recv()
+        if not msg or msg.get("type") != "mapped":
+            raise SetupError("parent went away while writing id maps")
+        if "\n0 " in "\n" + plan.uid_maps and "\n0 " in "\n" + plan.gid_maps:
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
+    for nstype in ns.JOIN_ORDER:
+        if nstype in joins:
+            try:
+                ns.setns_path(joins[nstype], nstype)
+            except OSError as e:
+                raise SetupError(f"cannot join {nstype} namespace {joins[nstype]}: "
+                                 f"{e.strerror}", "linux.namespaces") from e
+    if plan.unshare:
+        try:
+            ns.unshare(plan.unshare)
+        except OSError as e:
+            raise SetupError(f"cannot create namespaces: {e.strerror}",
+                             "linux.namespaces") from e
+    if plan.time_offsets:
+        _write_time_offsets(plan.time_offsets)
+    pid_b = os.fork()
+    if pid_b == 0:
+        try:
+            plan.child_main(chan)
+        except BaseException as e:  # noqa: BLE001
+            report_error(chan, e)
+        os._exit(1)
+    chan.send({"type": "pid", "pid": pid_b})
+
+
+def _write_time_offsets(offsets: dict) -> None:
+    lines = []
+    for clock in ("monotonic", "boottime"):
+        off = offsets.get(clock)
+        if off:
+            lines.append(f"{clock} {int(off.get('secs', 0))} {int(off.get('nanosecs', 0))}\n")
+    try:
+        with open("/proc/self/timens_offsets", "w") as f:
+            f.write("".join(lines))
+    except OSError as e:
+        raise SetupError(f"writing time namespace offsets: {e.strerror}",
+                         "linux.timeOffsets") from e

@@ -1,0 +1,43 @@
+"""`start`: release the init blocked on exec.fifo."""
+
+from __future__ import annotations
+
+import os
+import select
+
+from ..errors import ContainerError
+from ..linux import proc
+from . import state as st
+from .options import GlobalOptions
+
+
+def start(g: GlobalOptions, cid: str) -> None:
+    state = st.load(g.root, cid)
+    with st.Lock(state.dir):
+        status = state.status()
+        if status == "stopped":
+            raise ContainerError("cannot start a container that has stopped", "id")
+        if status != "created":
+            raise ContainerError(f"cannot start an already running container", "id")
+        release_fifo(state)
+
+
+def release_fifo(state: st.State) -> None:
+    try:
+        fd = os.open(state.fifo_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise ContainerError("cannot start an already running container", "id") from None
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP)
+        while True:
+            if poller.poll(100):
+                data = os.read(fd, 16)
+                if not data:
+                    raise ContainerError("cannot start an already running container", "id")
+                break
+            if not proc.is_alive(state.pid, state.data.get("init_start")):
+                raise ContainerError("container process is already dead", "id")
+    finally:
+        os.close(fd)
+    os.unlink(state.fifo_path)

@@ -1,0 +1,56 @@
+"""Reading /proc: process start times (against pid reuse) and liveness."""
+
+from __future__ import annotations
+
+import os
+
+
+def stat_fields(pid: int) -> list[str] | None:
+    """Fields of /proc/PID/stat after the comm, or None when the pid is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # comm may hold spaces and parentheses: split after the last ')'.
+    return data[data.rindex(b")") + 2:].decode().split()
+
+
+def start_time(pid: int) -> int | None:
+    """Field 22 (starttime, clock ticks since boot)."""
+    fields = stat_fields(pid)
+    return None if fields is None else int(fields[19])
+
+
+def is_alive(pid: int, started: int | None) -> bool:
+    """The pid runs, is not a zombie, and is the same process as recorded."""
+    if pid <= 0:
+        return False
+    fields = stat_fields(pid)
+    if fields is None or fields[0] in ("Z", "X"):
+        return False
+    return started is None or int(fields[19]) == started
+
+
+def ppid(pid: int) -> int | None:
+    fields = stat_fields(pid)
+    return None if fields is None else int(fields[1])
+
+
+def children_pids_in_ns(ns_inode_path: str) -> list[int]:
+    """Every host pid whose pid namespace is the one at ns_inode_path."""
+    try:
+        target = os.stat(ns_inode_path)
+    except OSError:
+        return []
+    pids: list[int] = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            st = os.stat(f"/proc/{name}/ns/pid")
+        except OSError:
+            continue
+        if st.st_ino == target.st_ino and st.st_dev == target.st_dev:
+            pids.append(int(name))
+    return sorted(pids)

@@ -1,0 +1,31 @@
+"""config.json fields this runtime accepts but does not apply yet: each is a warning."""
+
+from __future__ import annotations
+
+import os
+
+from .model import Spec
+
+
+def unapplied_fields(spec: Spec) -> list[str]:
+    out: list[str] = []
+    res = spec.linux.resources
+    for key, value in res.items():
+        if value in (None, [], {}):
+            continue
+        out.append(f"linux.resources.{key} is not applied yet (cgroup limits are not enforced)")
+    if spec.linux.seccomp:
+        out.append("linux.seccomp is not applied yet (no seccomp filter is loaded)")
+    for kind, hooks in spec.hooks.items():
+        if hooks:
+            out.append(f"hooks.{kind} are not run yet")
+    if spec.linux.intel_rdt:
+        out.append("linux.intelRdt is not supported on this host and is ignored")
+    proc = spec.process
+    if proc and proc.apparmor_profile and not os.path.exists("/sys/kernel/security/apparmor"):
+        out.append("process.apparmorProfile is set but AppArmor is not enabled on this host")
+    if proc and proc.selinux_label and not os.path.exists("/sys/fs/selinux/enforce"):
+        out.append("process.selinuxLabel is set but SELinux is not enabled on this host")
+    if spec.linux.mount_label and not os.path.exists("/sys/fs/selinux/enforce"):
+        out.append("linux.mountLabel is set but SELinux is not enabled on this host")
+    return out
