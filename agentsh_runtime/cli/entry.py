@@ -7,7 +7,6 @@ run, ps, list) are parsed here without importing click; everything else, and
 
 from __future__ import annotations
 
-import os
 import sys
 
 from .. import OCI_VERSION, __version__

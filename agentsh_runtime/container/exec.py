@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
+from ..cgroups.manager import CgroupSet
 from ..errors import ContainerError
+from ..init import common, console, process
 from ..linux import caps, ns
 from ..spec.model import Process
 from . import state as st
@@ -60,8 +62,6 @@ def exec_process(g: GlobalOptions, opts: ExecOptions) -> int:
     console_fd = _connect_console(opts.console_socket) if opts.console_socket else -1
     if not opts.detach:
         caps.set_child_subreaper()
-    from ..cgroups.manager import CgroupSet
-
     cgroups = CgroupSet.from_state(state.data.get("cgroup"))
     try:
         plan = LaunchPlan(
@@ -83,8 +83,7 @@ def exec_process(g: GlobalOptions, opts: ExecOptions) -> int:
 
 def _exec_child(proc_: Process, root_fd: int, console_fd: int, preserve_fds: int,
                 chan) -> None:  # noqa: ANN001
-    from ..init import common, console, process
-
+    # Everything this runs must be imported already: it runs after chroot.
     os.setsid()
     common.reset_signals()
     os.fchdir(root_fd)

@@ -18,7 +18,7 @@ def start(g: GlobalOptions, cid: str) -> None:
         if status == "stopped":
             raise ContainerError("cannot start a container that has stopped", "id")
         if status != "created":
-            raise ContainerError(f"cannot start an already running container", "id")
+            raise ContainerError("cannot start an already running container", "id")
         release_fifo(state)
 
 
