@@ -24,7 +24,13 @@ class ConfigError(AgentshError):
 
 
 class ContainerError(AgentshError):
-    """A lifecycle operation is not possible (wrong state, unknown id, ...)."""
+    """A lifecycle operation is not possible (wrong state, unknown id, ...).
+
+    Printed without the field: engines match runc's exact wording ("does not exist").
+    """
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 class SetupError(AgentshError):

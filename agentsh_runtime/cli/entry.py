@@ -144,7 +144,7 @@ def _exec(g, vals: dict, pos: list[str]) -> int:  # noqa: ANN001
     else:
         from ..spec.exec_process import process_from_flags
 
-        base = (st.load(g.root, cid).data.get("config") or {}).get("process") or {}
+        base = st.load(g.root, cid).config().get("process") or {}
         proc = Process(process_from_flags(
             base, cmd, vals["cwd"], vals["env"], bool(vals["tty"]), vals["user"],
             vals["additional_gids"], vals["cap"], bool(vals["no_new_privs"]),

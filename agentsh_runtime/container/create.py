@@ -113,9 +113,9 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
             "cgroup": cgroups.to_state(),
             "namespaces": dict(spec.linux.namespaces),
             "no_pivot": opts.no_pivot,
-            "config": spec.raw,
         }
         state = st.State(g.root, opts.id, data)
+        state.save_config(spec.raw)
         state.save()
         if opts.pid_file:
             write_pid_file(opts.pid_file, pid)
@@ -163,7 +163,7 @@ def make_plan(spec: Spec, opts: CreateOptions, cgroups: CgroupSet, fifo_fd: int,
                         spec.bundle)
     init_opts = InitOptions(spec, opts.id, fifo_fd, console_fd, preserve, opts.no_new_keyring,
                             ctx, extra_env)
-    return LaunchPlan(
+    plan = LaunchPlan(
         child_main=lambda chan: run_init(init_opts, chan),
         join=join,
         unshare=flags,
@@ -173,3 +173,5 @@ def make_plan(spec: Spec, opts: CreateOptions, cgroups: CgroupSet, fifo_fd: int,
         cgroups=cgroups,
         time_offsets=spec.linux.time_offsets if "time" in nss and not nss["time"] else None,
     )
+    plan.unified_early = "cgroup" in nss and not nss["cgroup"]
+    return plan

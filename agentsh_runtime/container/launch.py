@@ -19,7 +19,7 @@ from .channel import Channel
 
 class LaunchPlan:
     __slots__ = ("join", "unshare", "new_userns", "uid_maps", "gid_maps", "cgroups",
-                 "child_main", "time_offsets", "warn")
+                 "child_main", "time_offsets", "warn", "unified_early")
 
     def __init__(self, child_main, join: list[tuple[str, str]] | None = None,  # noqa: ANN001
                  unshare: int = 0, new_userns: bool = False, uid_maps: str = "",
@@ -32,6 +32,10 @@ class LaunchPlan:
         self.cgroups = cgroups
         self.time_offsets = time_offsets
         self.warn = None  # callable(str) for warnings the child sends
+        # A new cgroup namespace takes its root from the cgroup at unshare time, so
+        # then A joins the unified hierarchy itself first; otherwise the parent
+        # moves B while B builds its rootfs, and the RCU wait overlaps that work.
+        self.unified_early = False
 
 
 def report_error(chan: Channel, err: BaseException) -> None:
@@ -73,8 +77,6 @@ def launch(plan: LaunchPlan) -> int:
     chan = Channel(p_r, p_w)
     pid_b = 0
     try:
-        if plan.cgroups is not None:
-            plan.cgroups.join(pid_a)
         chan.send({"type": "go"})
         while True:
             msg = chan.recv()
@@ -86,6 +88,8 @@ def launch(plan: LaunchPlan) -> int:
                 chan.send({"type": "mapped"})
             elif kind == "pid":
                 pid_b = int(msg["pid"])
+                if plan.cgroups is not None and not plan.unified_early:
+                    plan.cgroups.enter_unified(pid_b)
             elif kind == "warning":
                 if plan.warn is not None:
                     plan.warn(str(msg.get("msg")))
@@ -146,6 +150,10 @@ def _stage_a(plan: LaunchPlan, chan: Channel) -> None:
     msg = chan.recv()
     if not msg or msg.get("type") != "go":
         raise SetupError("parent went away")
+    if plan.cgroups is not None:
+        plan.cgroups.enter_v1_self()
+        if plan.unified_early:
+            plan.cgroups.enter_unified(0)
     joins = dict(plan.join)
     if "user" in joins:
         ns.setns_path(joins.pop("user"), "user")

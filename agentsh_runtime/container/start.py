@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import select
+import time
 
 from ..errors import ContainerError
 from ..linux import proc
@@ -27,17 +27,20 @@ def release_fifo(state: st.State) -> None:
         fd = os.open(state.fifo_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ContainerError("cannot start an already running container", "id") from None
+    # Non-blocking reads: EAGAIN while the init holds the fifo open and has not
+    # written yet, EOF while it has not opened it yet (or is gone).
+    delay = 0.0002
     try:
-        poller = select.poll()
-        poller.register(fd, select.POLLIN | select.POLLHUP)
         while True:
-            if poller.poll(100):
-                data = os.read(fd, 16)
-                if not data:
-                    raise ContainerError("cannot start an already running container", "id")
-                break
+            try:
+                if os.read(fd, 16):
+                    break
+            except BlockingIOError:
+                pass
             if not proc.is_alive(state.pid, state.data.get("init_start")):
                 raise ContainerError("container process is already dead", "id")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
     finally:
         os.close(fd)
     os.unlink(state.fifo_path)

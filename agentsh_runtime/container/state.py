@@ -11,6 +11,7 @@ from ..errors import ContainerError
 from ..linux import proc
 
 STATE_FILE = "state.json"
+CONFIG_FILE = "config.json"  # the bundle's config as created (exec's defaults)
 FIFO = "exec.fifo"
 LOCK = ".lock"
 
@@ -91,13 +92,29 @@ class State:
         }
 
     def save(self) -> None:
-        tmp = os.path.join(self.dir, f".{STATE_FILE}.tmp")
+        self._write_atomic(STATE_FILE, self.data)
+
+    def save_config(self, config: dict) -> None:
+        self._write_atomic(CONFIG_FILE, config)
+
+    def config(self) -> dict:
+        """The config.json the container was created from (kept apart: state stays small)."""
+        try:
+            with open(os.path.join(self.dir, CONFIG_FILE), "rb") as f:
+                return jsonio.loads(f.read())  # type: ignore[return-value]
+        except (OSError, ValueError):
+            return {}
+
+    def _write_atomic(self, name: str, doc: dict) -> None:
+        tmp = os.path.join(self.dir, f".{name}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, jsonio.dumps(self.data).encode())
+            data = jsonio.dumps(doc).encode()
+            while data:
+                data = data[os.write(fd, data):]
         finally:
             os.close(fd)
-        os.rename(tmp, os.path.join(self.dir, STATE_FILE))
+        os.rename(tmp, os.path.join(self.dir, name))
 
 
 def ensure_root(root: str) -> None:

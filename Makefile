@@ -1,0 +1,31 @@
+# agentsh-runtime developer entry points. Everything runs as root on Debian 12.
+#   make setup   install Debian packages and .venv (idempotent, fast when done)
+#   make test    setup, then the whole test suite (unit, integration, e2e)
+#   make lint    ruff
+#   make demo    setup, busybox image built offline, one podman container on agentsh-runtime
+#   make bench   bench/lifecycle: agentsh-runtime vs runc (BENCH_ARGS="--n 50 --json")
+
+SHELL := /bin/bash
+VENV := $(CURDIR)/.venv
+RUNTIME := $(VENV)/bin/agentsh-runtime
+BENCH_ARGS ?=
+
+.PHONY: setup test lint demo bench
+
+setup:
+	@scripts/setup.sh
+
+test: setup
+	@rc=0; $(VENV)/bin/pytest -q tests || rc=$$?; \
+	if [ $$rc -eq 0 ]; then echo "make test: PASSED"; \
+	else echo "make test: FAILED (pytest exit $$rc)"; fi; \
+	exit $$rc
+
+lint: setup
+	$(VENV)/bin/ruff check . bench/lifecycle
+
+demo: setup
+	@$(VENV)/bin/python -m tests.e2e.podman demo --runtime $(RUNTIME)
+
+bench: setup
+	$(VENV)/bin/python bench/lifecycle $(BENCH_ARGS)

@@ -1,0 +1,115 @@
+"""Fixtures for the runtime integration suite (runs against any runc-compatible binary)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.bundle import (
+    Bundle,
+    Runtime,
+    mounts_under,
+    new_id,
+    pid_alive,
+    processes_in,
+    runtime_binary,
+)
+from tests.support.rootfs import cached_busybox_rootfs
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _integration_prereqs() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("the integration suite needs root")
+    cached_busybox_rootfs()
+
+
+class _Tracker:
+    def __init__(self) -> None:
+        self.bundles: list[Bundle] = []
+        self.runtimes: list[Runtime] = []
+
+
+@pytest.fixture
+def _tracker() -> Iterator[_Tracker]:
+    t = _Tracker()
+    yield t
+    # Teardown: force-delete leftovers, then check nothing of the containers survived.
+    problems: list[str] = []
+    for rt in t.runtimes:
+        left = rt.cleanup()
+        if left:
+            problems.append(f"containers left in {rt.root} by the test: {left}")
+    for rt in t.runtimes:
+        still = rt.container_dirs()
+        if still:
+            problems.append(f"state dirs left after delete --force in {rt.root}: {still}")
+        for pid, start in rt.seen_pids:
+            if pid_alive(pid, start):
+                problems.append(f"container process {pid} still alive after delete --force")
+                try:
+                    os.kill(pid, 9)
+                except OSError:
+                    pass
+    for b in t.bundles:
+        procs = processes_in(b.path)
+        if procs:
+            problems.append(f"processes inside bundle {b.path}: {procs}")
+        mnts = mounts_under(b.path)
+        if mnts:
+            problems.append(f"host mounts left under bundle {b.path}: {mnts}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def make_runtime(tmp_path: Path, _tracker: _Tracker) -> Callable[..., Runtime]:
+    n = 0
+
+    def make(**kw: object) -> Runtime:
+        nonlocal n
+        n += 1
+        rt = Runtime(runtime_binary(), tmp_path / f"state{n}", **kw)  # type: ignore[arg-type]
+        _tracker.runtimes.append(rt)
+        return rt
+
+    return make
+
+
+@pytest.fixture
+def runtime(make_runtime: Callable[..., Runtime]) -> Runtime:
+    """The runtime under test with a private --root; leftovers are checked at teardown."""
+    return make_runtime()
+
+
+@pytest.fixture
+def make_bundle(tmp_path: Path, _tracker: _Tracker) -> Callable[..., Bundle]:
+    n = 0
+
+    def make(**overrides: object) -> Bundle:
+        nonlocal n
+        n += 1
+        b = Bundle(tmp_path / f"bundle{n}", **overrides)
+        _tracker.bundles.append(b)
+        return b
+
+    return make
+
+
+@pytest.fixture
+def bundle(make_bundle: Callable[..., Bundle]) -> Bundle:
+    return make_bundle()
+
+
+@pytest.fixture
+def cid() -> str:
+    """A container id unique across the session (cgroup paths are host-global)."""
+    return new_id()
