@@ -156,7 +156,7 @@ def make_plan(spec: Spec, opts: CreateOptions, cgroups: CgroupSet, fifo_fd: int,
             continue
         if nss[nstype]:
             join.append((nstype, nss[nstype]))
-        elif nstype != "user":
+        elif nstype not in ("user", "cgroup"):
             flags |= ns.NAMESPACES[nstype][0]
     new_userns = "user" in nss and not nss["user"]
     ctx = RootfsContext(cgroups.paths, "cgroup" in nss and not nss["cgroup"], opts.no_pivot,
@@ -173,5 +173,5 @@ def make_plan(spec: Spec, opts: CreateOptions, cgroups: CgroupSet, fifo_fd: int,
         cgroups=cgroups,
         time_offsets=spec.linux.time_offsets if "time" in nss and not nss["time"] else None,
     )
-    plan.unified_early = "cgroup" in nss and not nss["cgroup"]
+    plan.cgroupns_in_child = "cgroup" in nss and not nss["cgroup"]
     return plan

@@ -19,7 +19,7 @@ from .channel import Channel
 
 class LaunchPlan:
     __slots__ = ("join", "unshare", "new_userns", "uid_maps", "gid_maps", "cgroups",
-                 "child_main", "time_offsets", "warn", "unified_early")
+                 "child_main", "time_offsets", "warn", "cgroupns_in_child")
 
     def __init__(self, child_main, join: list[tuple[str, str]] | None = None,  # noqa: ANN001
                  unshare: int = 0, new_userns: bool = False, uid_maps: str = "",
@@ -32,10 +32,9 @@ class LaunchPlan:
         self.cgroups = cgroups
         self.time_offsets = time_offsets
         self.warn = None  # callable(str) for warnings the child sends
-        # A new cgroup namespace takes its root from the cgroup at unshare time, so
-        # then A joins the unified hierarchy itself first; otherwise the parent
-        # moves B while B builds its rootfs, and the RCU wait overlaps that work.
-        self.unified_early = False
+        # B unshares its cgroup namespace itself: only once born into its cgroups
+        # (clone3 into the v2 one) is its cgroup the namespace's root.
+        self.cgroupns_in_child = False
 
 
 def report_error(chan: Channel, err: BaseException) -> None:
@@ -61,19 +60,30 @@ def launch(plan: LaunchPlan) -> int:
     c_r, p_w = os.pipe2(os.O_CLOEXEC)  # parent -> child
     sys.stdout.flush()
     sys.stderr.flush()
-    pid_a = os.fork()
+    unified_fd = -1
+    if plan.cgroups is not None and "unified" in plan.cgroups.paths:
+        unified_fd = os.open(plan.cgroups.paths["unified"],
+                             os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        pid_a = os.fork()
+    except BaseException:
+        if unified_fd >= 0:
+            os.close(unified_fd)
+        raise
     if pid_a == 0:
         os.close(p_r)
         os.close(p_w)
         chan = Channel(c_r, c_w)
         try:
-            _stage_a(plan, chan)
+            _stage_a(plan, chan, unified_fd)
         except BaseException as e:  # noqa: BLE001 - everything goes to the parent
             report_error(chan, e)
             os._exit(1)
         os._exit(0)
     os.close(c_r)
     os.close(c_w)
+    if unified_fd >= 0:
+        os.close(unified_fd)
     chan = Channel(p_r, p_w)
     pid_b = 0
     try:
@@ -88,8 +98,6 @@ def launch(plan: LaunchPlan) -> int:
                 chan.send({"type": "mapped"})
             elif kind == "pid":
                 pid_b = int(msg["pid"])
-                if plan.cgroups is not None and not plan.unified_early:
-                    plan.cgroups.enter_unified(pid_b)
             elif kind == "warning":
                 if plan.warn is not None:
                     plan.warn(str(msg.get("msg")))
@@ -146,14 +154,12 @@ def _write_maps(pid: int, plan: LaunchPlan) -> None:
             raise SetupError(f"writing {name}: {e.strerror}", field) from e
 
 
-def _stage_a(plan: LaunchPlan, chan: Channel) -> None:
+def _stage_a(plan: LaunchPlan, chan: Channel, unified_fd: int) -> None:
     msg = chan.recv()
     if not msg or msg.get("type") != "go":
         raise SetupError("parent went away")
     if plan.cgroups is not None:
         plan.cgroups.enter_v1_self()
-        if plan.unified_early:
-            plan.cgroups.enter_unified(0)
     joins = dict(plan.join)
     if "user" in joins:
         ns.setns_path(joins.pop("user"), "user")
@@ -181,14 +187,29 @@ def _stage_a(plan: LaunchPlan, chan: Channel) -> None:
                              "linux.namespaces") from e
     if plan.time_offsets:
         _write_time_offsets(plan.time_offsets)
-    pid_b = os.fork()
+    pid_b = _fork_b(plan, unified_fd)
     if pid_b == 0:
         try:
+            if plan.cgroupns_in_child:
+                ns.unshare(ns.CLONE_NEWCGROUP)
             plan.child_main(chan)
         except BaseException as e:  # noqa: BLE001
             report_error(chan, e)
         os._exit(1)
     chan.send({"type": "pid", "pid": pid_b})
+
+
+def _fork_b(plan: LaunchPlan, unified_fd: int) -> int:
+    if unified_fd < 0:
+        return os.fork()
+    from ..linux.clone import fork_into_cgroup
+
+    try:
+        return fork_into_cgroup(unified_fd)
+    except OSError:
+        # No clone3 (old kernel, seccomp'd caller): join the slow way first.
+        plan.cgroups.enter_unified(0)
+        return os.fork()
 
 
 def _write_time_offsets(offsets: dict) -> None:
