@@ -12,6 +12,7 @@ from ..linux import ns, proc
 from ..spec.load import load_bundle
 from ..spec.model import Spec
 from ..spec.unapplied import unapplied_fields
+from . import notify
 from . import state as st
 from .launch import LaunchPlan, launch
 from .options import CreateOptions, GlobalOptions
@@ -25,7 +26,7 @@ def check_spec(spec: Spec, opts: CreateOptions) -> None:
         raise ConfigError("process is required to create a container", "process")
     if not proc_.args:
         raise ConfigError("args must not be empty", "process.args")
-    if proc_.terminal and not opts.console_socket:
+    if proc_.terminal and not opts.console_socket and opts.console_fd < 0:
         raise ContainerError("cannot allocate tty if runc will detach without setting "
                              "console socket", "--console-socket")
     if opts.console_socket and not proc_.terminal:
@@ -96,6 +97,10 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
         cgroups.create()
         if opts.console_socket:
             console_fd = _connect_console(opts.console_socket)
+        elif opts.console_fd >= 0:
+            console_fd, opts.console_fd = opts.console_fd, -1
+        if notify.host_socket():
+            notify.prepare(spec, state_dir)
         preserve, extra_env = _listen_fds_env(opts.preserve_fds)
         plan = make_plan(spec, opts, cgroups, fifo_fd, console_fd, preserve, extra_env)
         plan.warn = g.log.warning

@@ -19,7 +19,7 @@ class GlobalOptions:
 
 class CreateOptions:
     __slots__ = ("id", "bundle", "pid_file", "console_socket", "no_pivot", "no_new_keyring",
-                 "preserve_fds")
+                 "preserve_fds", "console_fd")
 
     def __init__(self, cid: str, bundle: str = ".", pid_file: str | None = None,
                  console_socket: str | None = None, no_pivot: bool = False,
@@ -31,3 +31,4 @@ class CreateOptions:
         self.no_pivot = no_pivot
         self.no_new_keyring = no_new_keyring
         self.preserve_fds = preserve_fds
+        self.console_fd = -1  # an already connected console socket (foreground run)

@@ -7,6 +7,7 @@ import time
 
 from ..errors import ContainerError
 from ..linux import proc
+from . import notify
 from . import state as st
 from .options import GlobalOptions
 
@@ -19,7 +20,13 @@ def start(g: GlobalOptions, cid: str) -> None:
             raise ContainerError("cannot start a container that has stopped", "id")
         if status != "created":
             raise ContainerError("cannot start an already running container", "id")
+        host = notify.host_socket()
+        sock = None
+        if host and os.path.isdir(os.path.join(state.dir, notify.DIR)):
+            sock = notify.bind(state.dir)
         release_fifo(state)
+        if sock is not None:
+            notify.forward_ready(sock, host, state.pid, state.data.get("init_start"))
 
 
 def release_fifo(state: st.State) -> None:

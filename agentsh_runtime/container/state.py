@@ -135,14 +135,19 @@ def make_state_dir(root: str, cid: str) -> str:
 
 
 def remove_state_dir(path: str) -> None:
-    """The state directory holds only files (no shutil: it imports re)."""
+    """Files and one level of directories (no shutil: it imports re)."""
     try:
         names = os.listdir(path)
     except FileNotFoundError:
         return
     for name in names:
+        full = os.path.join(path, name)
         try:
-            os.unlink(os.path.join(path, name))
+            os.unlink(full)
+        except IsADirectoryError:
+            for inner in os.listdir(full):
+                os.unlink(os.path.join(full, inner))
+            os.rmdir(full)
         except FileNotFoundError:
             pass
     try:
