@@ -221,16 +221,7 @@ def _mount_cgroup(mnt: Mount, opts: mountopts.MountOptions, dest: str,
 
 
 def _set_recursive_attrs(dest: str, opts: mountopts.MountOptions) -> None:
-    if opts.attr_set == mountopts.MOUNT_ATTR_RDONLY and not opts.attr_clr:
-        m.make_readonly_recursive(dest)
-        return
-    import ctypes
-
-    from ..linux.libc import SYS_mount_setattr, check, libc
-
-    attr = m._MountAttr(opts.attr_set, opts.attr_clr, 0, 0)
-    check(libc.syscall(SYS_mount_setattr, m.AT_FDCWD, dest.encode(), m.AT_RECURSIVE,
-                       ctypes.byref(attr), ctypes.sizeof(attr)), "mount_setattr", dest)
+    m.mount_setattr_recursive(dest, opts.attr_set, opts.attr_clr)
 
 
 def create_default_devices(rootfs: str) -> None:

@@ -16,29 +16,25 @@ CLONE_INTO_CGROUP = 0x200000000
 SIGCHLD = 17
 
 
-class _CloneArgs(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_uint64) for name in (
-        "flags", "pidfd", "child_tid", "parent_tid", "exit_signal", "stack", "stack_size",
-        "tls", "set_tid", "set_tid_size", "cgroup")]
-
-
-# PyDLL keeps the GIL held across the call, as os.fork() does.
-_libc = ctypes.PyDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
-_api = ctypes.pythonapi
-
-
 def fork_into_cgroup(cgroup_fd: int) -> int:
     """Like os.fork(); the child starts as a member of the cgroup2 directory cgroup_fd."""
-    args = _CloneArgs(flags=CLONE_INTO_CGROUP, exit_signal=SIGCHLD, cgroup=cgroup_fd)
-    _api.PyOS_BeforeFork()
-    pid = _libc.syscall(ctypes.c_long(SYS_clone3), ctypes.byref(args),
-                        ctypes.c_size_t(ctypes.sizeof(args)))
+    import struct
+
+    # struct clone_args: 11 u64 (flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+    # stack_size, tls, set_tid, set_tid_size, cgroup)
+    args = ctypes.create_string_buffer(struct.pack(
+        "=11Q", CLONE_INTO_CGROUP, 0, 0, 0, SIGCHLD, 0, 0, 0, 0, 0, cgroup_fd))
+    # PyDLL keeps the GIL held across the call, as os.fork() does.
+    libc = ctypes.PyDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    api = ctypes.pythonapi
+    api.PyOS_BeforeFork()
+    pid = libc.syscall(ctypes.c_long(SYS_clone3), args, ctypes.c_size_t(88))
     if pid == 0:
-        _api.PyOS_AfterFork_Child()
+        api.PyOS_AfterFork_Child()
         return 0
     err = ctypes.get_errno()
-    _api.PyOS_AfterFork_Parent()
+    api.PyOS_AfterFork_Parent()
     if pid < 0:
         raise OSError(err, f"clone3 into cgroup: {os.strerror(err)}")
     return pid

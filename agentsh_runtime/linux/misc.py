@@ -39,15 +39,13 @@ def ioprio_set(klass: int, priority: int) -> None:
     check(libc.syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, value), "ioprio_set")
 
 
-class _SchedAttr(ctypes.Structure):
-    _fields_ = [("size", ctypes.c_uint32), ("sched_policy", ctypes.c_uint32),
-                ("sched_flags", ctypes.c_uint64), ("sched_nice", ctypes.c_int32),
-                ("sched_priority", ctypes.c_uint32), ("sched_runtime", ctypes.c_uint64),
-                ("sched_deadline", ctypes.c_uint64), ("sched_period", ctypes.c_uint64)]
-
-
 def sched_setattr(policy: int, flags: int, nice: int, priority: int, runtime: int,
                   deadline: int, period: int) -> None:
-    attr = _SchedAttr(ctypes.sizeof(_SchedAttr), policy, flags, nice, priority, runtime,
-                      deadline, period)
-    check(libc.syscall(SYS_sched_setattr, 0, ctypes.byref(attr), 0), "sched_setattr")
+    import struct
+
+    # struct sched_attr: u32 size, u32 policy, u64 flags, s32 nice, u32 priority,
+    # u64 runtime, deadline, period (48 bytes)
+    raw = struct.pack("=IIQiIQQQ", 48, policy, flags, nice, priority, runtime, deadline,
+                      period)
+    attr = ctypes.create_string_buffer(raw)
+    check(libc.syscall(SYS_sched_setattr, 0, attr, 0), "sched_setattr")

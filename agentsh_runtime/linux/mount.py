@@ -58,14 +58,11 @@ def pivot_root(new_root: str, put_old: str) -> None:
     check(libc.syscall(SYS_pivot_root, new_root.encode(), put_old.encode()), "pivot_root")
 
 
-class _MountAttr(ctypes.Structure):
-    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
-                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+def mount_setattr_recursive(target: str, attr_set: int, attr_clr: int) -> None:
+    """Set/clear MOUNT_ATTR_* on the whole subtree (the OCI `rro`, `rnosuid`, ... options)."""
+    import struct
 
-
-def make_readonly_recursive(target: str) -> None:
-    """Read-only for the whole subtree at once (the OCI `rro` option)."""
-    attr = _MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
-    ret = libc.syscall(SYS_mount_setattr, AT_FDCWD, target.encode(), AT_RECURSIVE,
-                       ctypes.byref(attr), ctypes.sizeof(attr))
-    check(ret, f"mount_setattr rro {target}", target)
+    # struct mount_attr: u64 attr_set, attr_clr, propagation, userns_fd
+    attr = ctypes.create_string_buffer(struct.pack("=QQQQ", attr_set, attr_clr, 0, 0))
+    ret = libc.syscall(SYS_mount_setattr, AT_FDCWD, target.encode(), AT_RECURSIVE, attr, 32)
+    check(ret, f"mount_setattr {target}", target)
