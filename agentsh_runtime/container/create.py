@@ -8,6 +8,7 @@ import os
 from .. import OCI_VERSION
 from ..cgroups.manager import CgroupSet
 from ..errors import ConfigError, ContainerError
+from ..hooks.runner import run_hooks, run_hooks_logged
 from ..linux import ns, proc
 from ..spec.load import load_bundle
 from ..spec.model import Spec
@@ -104,7 +105,25 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
         preserve, extra_env = _listen_fds_env(opts.preserve_fds)
         plan = make_plan(spec, opts, cgroups, fifo_fd, console_fd, preserve, extra_env)
         plan.warn = g.log.warning
-        pid = launch(plan)
+        hook_state = {"ociVersion": OCI_VERSION, "id": opts.id, "status": "creating",
+                      "pid": 0, "bundle": bundle, "annotations": spec.annotations}
+        plan.child_opts.hook_state = hook_state
+        launched: list[int] = []
+
+        def on_mounted(pid_b: int) -> None:
+            launched.append(pid_b)
+            state = dict(hook_state, pid=pid_b)
+            run_hooks(spec.hooks, "prestart", state)
+            run_hooks(spec.hooks, "createRuntime", state)
+
+        plan.on_mounted = on_mounted
+        try:
+            pid = launch(plan)
+        except BaseException:
+            if launched and spec.hooks.get("poststop"):
+                run_hooks_logged(spec.hooks, "poststop",
+                                 dict(hook_state, status="stopped", pid=0), g.log.warning)
+            raise
         data = {
             "ociVersion": OCI_VERSION,
             "id": opts.id,
@@ -119,6 +138,8 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
             "namespaces": dict(spec.linux.namespaces),
             "no_pivot": opts.no_pivot,
         }
+        if any(spec.hooks.values()):
+            data["hooks"] = spec.hooks
         state = st.State(g.root, opts.id, data)
         state.save_config(spec.raw)
         state.save()
@@ -179,4 +200,5 @@ def make_plan(spec: Spec, opts: CreateOptions, cgroups: CgroupSet, fifo_fd: int,
         time_offsets=spec.linux.time_offsets if "time" in nss and not nss["time"] else None,
     )
     plan.cgroupns_in_child = "cgroup" in nss and not nss["cgroup"]
+    plan.child_opts = init_opts
     return plan

@@ -61,3 +61,9 @@ def destroy(g: GlobalOptions, state: st.State) -> None:
                 pass
     cg.destroy()
     st.remove_state_dir(state.dir)
+    hooks = state.data.get("hooks") or {}
+    if hooks.get("poststop"):
+        from ..hooks.runner import run_hooks_logged
+
+        run_hooks_logged(hooks, "poststop", dict(state.oci_state(), status="stopped", pid=0),
+                         g.log.warning)

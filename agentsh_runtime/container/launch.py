@@ -19,7 +19,8 @@ from .channel import Channel
 
 class LaunchPlan:
     __slots__ = ("join", "unshare", "new_userns", "uid_maps", "gid_maps", "cgroups",
-                 "child_main", "time_offsets", "warn", "cgroupns_in_child")
+                 "child_main", "time_offsets", "warn", "cgroupns_in_child", "on_mounted",
+                 "child_opts")
 
     def __init__(self, child_main, join: list[tuple[str, str]] | None = None,  # noqa: ANN001
                  unshare: int = 0, new_userns: bool = False, uid_maps: str = "",
@@ -35,6 +36,10 @@ class LaunchPlan:
         # B unshares its cgroup namespace itself: only once born into its cgroups
         # (clone3 into the v2 one) is its cgroup the namespace's root.
         self.cgroupns_in_child = False
+        # callable(pid_b) run when B reports its mounts are done (prestart and
+        # createRuntime hooks); B waits for our `continue`.
+        self.on_mounted = None
+        self.child_opts = None  # the options object child_main closes over, if any
 
 
 def report_error(chan: Channel, err: BaseException) -> None:
@@ -98,6 +103,10 @@ def launch(plan: LaunchPlan) -> int:
                 chan.send({"type": "mapped"})
             elif kind == "pid":
                 pid_b = int(msg["pid"])
+            elif kind == "mounted":
+                if plan.on_mounted is not None:
+                    plan.on_mounted(pid_b)
+                chan.send({"type": "continue", "pid": pid_b})
             elif kind == "warning":
                 if plan.warn is not None:
                     plan.warn(str(msg.get("msg")))

@@ -6,7 +6,7 @@ from ..linux import caps
 from .create import create
 from .delete import destroy, kill_and_wait
 from .options import CreateOptions, GlobalOptions
-from .start import release_fifo
+from .start import after_start, release_fifo
 from .wait import wait_forwarding
 
 
@@ -38,6 +38,7 @@ def run(g: GlobalOptions, opts: CreateOptions, detach: bool = False,
         if pair is not None:
             master = pair.receive_master()
         release_fifo(state)
+        after_start(g, state)
     except BaseException:
         kill_and_wait(state)
         destroy(g, state)

@@ -18,7 +18,7 @@ _SYSCTL_NS = (  # prefix -> namespace that must be private for it
 
 class InitOptions:
     __slots__ = ("spec", "container_id", "fifo_fd", "console_fd", "preserve_fds",
-                 "no_new_keyring", "rootfs_ctx", "extra_env")
+                 "no_new_keyring", "rootfs_ctx", "extra_env", "hook_state")
 
     def __init__(self, spec: Spec, container_id: str, fifo_fd: int, console_fd: int,
                  preserve_fds: int, no_new_keyring: bool, rootfs_ctx: rootfs.RootfsContext,
@@ -31,6 +31,7 @@ class InitOptions:
         self.no_new_keyring = no_new_keyring
         self.rootfs_ctx = rootfs_ctx
         self.extra_env = extra_env
+        self.hook_state: dict = {}  # the state document hooks get (status set per kind)
 
 
 def check_sysctl(spec: Spec) -> None:
@@ -60,6 +61,20 @@ def run_init(opts: InitOptions, chan: Channel) -> None:
                 raise SetupError(str(e), "keyring") from e
     process.set_oom_score_adj(proc.oom_score_adj)
     rootfs.prepare(spec, opts.rootfs_ctx)
+    hooks = spec.hooks
+    if any(hooks.get(k) for k in ("prestart", "createRuntime", "createContainer")):
+        chan.send({"type": "mounted"})
+        msg = chan.recv()
+        if not msg or msg.get("type") != "continue":
+            raise SetupError("the runtime went away while running hooks", "hooks")
+        state = dict(opts.hook_state, status="creating", pid=int(msg["pid"]))
+        from ..hooks.runner import run_hooks
+
+        run_hooks(hooks, "createContainer", state)
+    if hooks.get("startContainer"):
+        from ..hooks import runner
+
+        runner.wants_os_import()  # it runs after pivot_root, where our modules are gone
     rootfs.pivot(spec.root_path, opts.rootfs_ctx.no_pivot)
     if proc.terminal:
         console.setup(opts.console_fd, proc.console_height, proc.console_width, True)
@@ -93,6 +108,15 @@ def run_init(opts: InitOptions, chan: Channel) -> None:
     common.close_fds_from(3 + opts.preserve_fds)
     chan.send({"type": "ready"})
     fifo = os.open(f"/proc/self/fd/{opts.fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
+    if hooks.get("startContainer"):
+        # `start` is reading the fifo now: a failure reaches it instead of "0".
+        from ..hooks.runner import run_hooks
+
+        try:
+            run_hooks(hooks, "startContainer", dict(opts.hook_state, status="created"))
+        except SetupError as e:
+            os.write(fifo, b"E" + str(e).encode())
+            os._exit(1)
     os.write(fifo, b"0")
     os.close(fifo)
     os.close(opts.fifo_fd)

@@ -16,9 +16,6 @@ def unapplied_fields(spec: Spec) -> list[str]:
         out.append(f"linux.resources.{key} is not applied yet (cgroup limits are not enforced)")
     if spec.linux.seccomp:
         out.append("linux.seccomp is not applied yet (no seccomp filter is loaded)")
-    for kind, hooks in spec.hooks.items():
-        if hooks:
-            out.append(f"hooks.{kind} are not run yet")
     if spec.linux.intel_rdt:
         out.append("linux.intelRdt is not supported on this host and is ignored")
     proc = spec.process
