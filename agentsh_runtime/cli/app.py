@@ -78,6 +78,14 @@ def spec_cmd(bundle: str, rootless: bool) -> None:
         f.write("\n")
 
 
+@cli.command("features")
+def features_cmd() -> None:
+    """Print the runtime-spec features JSON (what this build supports)."""
+    from ..spec.features import features
+
+    click.echo(json.dumps(features(), indent=2))
+
+
 @cli.command("checkpoint", context_settings=_PASS)
 def checkpoint_cmd() -> None:
     """Not supported (CRIU)."""

@@ -187,6 +187,9 @@ def make_plan(spec: Spec, opts: CreateOptions, cgroups: CgroupSet, fifo_fd: int,
     new_userns = "user" in nss and not nss["user"]
     ctx = RootfsContext(cgroups.paths, "cgroup" in nss and not nss["cgroup"], opts.no_pivot,
                         spec.bundle)
+    from ..init.lsm import mount_label_option
+
+    ctx.mount_label = mount_label_option(spec.linux.mount_label)
     init_opts = InitOptions(spec, opts.id, fifo_fd, console_fd, preserve, opts.no_new_keyring,
                             ctx, extra_env)
     plan = LaunchPlan(

@@ -6,7 +6,7 @@ import os
 
 from ..cgroups.manager import CgroupSet
 from ..errors import ContainerError
-from ..init import common, console, process
+from ..init import common, console, lsm, process
 from ..linux import caps, ns
 from ..spec.model import Process
 from . import state as st
@@ -99,6 +99,7 @@ def _exec_child(proc_: Process, root_fd: int, console_fd: int, preserve_fds: int
     for w in process.switch_user_and_caps(proc_):
         chan.send({"type": "warning", "msg": w})
     process.finish(proc_)
+    lsm.apply_exec_labels(proc_.apparmor_profile, proc_.selinux_label)
     path = process.lookpath(proc_.args[0], env)
     common.close_fds_from(3 + preserve_fds)
     chan.send({"type": "ready"})

@@ -31,7 +31,7 @@ _ST_TO_MS = ((1, m.MS_RDONLY), (2, m.MS_NOSUID), (4, m.MS_NODEV), (8, m.MS_NOEXE
 class RootfsContext:
     """What building the rootfs needs besides config.json."""
 
-    __slots__ = ("cgroup_paths", "new_cgroupns", "no_pivot", "bundle")
+    __slots__ = ("cgroup_paths", "new_cgroupns", "no_pivot", "bundle", "mount_label")
 
     def __init__(self, cgroup_paths: dict[str, str], new_cgroupns: bool, no_pivot: bool,
                  bundle: str) -> None:
@@ -39,6 +39,7 @@ class RootfsContext:
         self.new_cgroupns = new_cgroupns
         self.no_pivot = no_pivot
         self.bundle = bundle
+        self.mount_label: str | None = None  # linux.mountLabel, when SELinux is on
 
 
 def prepare(spec: Spec, ctx: RootfsContext) -> None:
@@ -119,7 +120,7 @@ def mount_entry(rootfs: str, mnt: Mount, ctx: RootfsContext) -> None:
         elif mnt.type == "cgroup":
             _mount_cgroup(mnt, opts, dest, ctx)
         else:
-            _mount_fs(mnt, opts, dest)
+            _mount_fs(mnt, opts, dest, ctx)
         for p in opts.propagation:
             m.mount(None, dest, None, p)
         if opts.attr_set or opts.attr_clr:
@@ -146,8 +147,11 @@ def _mount_bind(mnt: Mount, opts: mountopts.MountOptions, dest: str,
         _remount(dest, flags & ~m.MS_REC | m.MS_BIND, None)
 
 
-def _mount_fs(mnt: Mount, opts: mountopts.MountOptions, dest: str) -> None:
+def _mount_fs(mnt: Mount, opts: mountopts.MountOptions, dest: str,
+              ctx: RootfsContext) -> None:
     _ensure_target(dest, True)
+    if ctx.mount_label and mnt.type in ("tmpfs", "devpts", "mqueue", "shm"):
+        opts.data.append(ctx.mount_label)
     copy_fd = -1
     if mnt.type == "tmpfs" and opts.tmpcopyup:
         copy_fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

@@ -8,7 +8,7 @@ from ..container.channel import Channel
 from ..errors import ConfigError, SetupError
 from ..linux import misc
 from ..spec.model import Spec
-from . import common, console, process, rootfs
+from . import common, console, lsm, process, rootfs
 
 _SYSCTL_NS = (  # prefix -> namespace that must be private for it
     ("net.", "network"), ("kernel.msg", "ipc"), ("kernel.sem", "ipc"), ("kernel.shm", "ipc"),
@@ -104,6 +104,7 @@ def run_init(opts: InitOptions, chan: Channel) -> None:
     for w in process.switch_user_and_caps(proc):
         chan.send({"type": "warning", "msg": w})
     process.finish(proc)
+    lsm.apply_exec_labels(proc.apparmor_profile, proc.selinux_label)
     path = process.lookpath(proc.args[0], env)
     common.close_fds_from(3 + opts.preserve_fds)
     chan.send({"type": "ready"})
