@@ -61,6 +61,15 @@ _fast("run", "create + start, then wait and delete (unless --detach / --keep).",
       "run [create flags] [--detach] [--keep] ID")
 _fast("ps", "List the container's processes.", "ps [--format table|json] ID [ps args]")
 _fast("list", "List containers.", "list [--format table|json] [--quiet]")
+_fast("pause", "Freeze every process of the container.", "pause ID")
+_fast("resume", "Thaw a paused container.", "resume ID")
+_fast("update", "Change the container's cgroup resources.",
+      "update [--resources FILE|-] [--memory N] [--memory-swap N] [--memory-reservation N] "
+      "[--cpu-shares N] [--cpu-quota N] [--cpu-period N] [--cpu-rt-runtime N] "
+      "[--cpu-rt-period N] [--cpuset-cpus S] [--cpuset-mems S] [--blkio-weight N] "
+      "[--pids-limit N] ID")
+_fast("events", "Print cgroup stats (--stats once, else every --interval) and OOM events.",
+      "events [--stats] [--interval 5s] ID")
 
 
 @cli.command("spec")

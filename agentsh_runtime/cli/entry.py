@@ -13,7 +13,8 @@ from .. import OCI_VERSION, __version__
 from ..errors import AgentshError, UsageError
 from . import argv as a
 
-FAST = {"create", "start", "state", "kill", "delete", "exec", "run", "ps", "list"}
+FAST = {"create", "start", "state", "kill", "delete", "exec", "run", "ps", "list", "pause",
+        "resume", "update", "events"}
 
 
 def version_text() -> str:
@@ -111,6 +112,15 @@ def dispatch(gvals: dict, cmd: str, args: list[str], log) -> int:  # noqa: ANN00
         return _exec(g, vals, pos)
     if cmd == "ps":
         return _ps(g, vals, pos)
+    if cmd in ("pause", "resume"):
+        from ..container import pause as p
+
+        getattr(p, cmd)(g, _one_id(cmd, pos))
+        return 0
+    if cmd == "update":
+        return _update(g, vals, pos)
+    if cmd == "events":
+        return _events(g, vals, pos)
     if cmd == "list":
         return _list(g, vals)
     raise UsageError(f"unknown command {cmd!r}", "command")
@@ -156,6 +166,45 @@ def _exec(g, vals: dict, pos: list[str]) -> int:  # noqa: ANN001
     if opts.detach:
         return 0
     return wait_forwarding(pid)
+
+
+def _update(g, vals: dict, pos: list[str]) -> int:  # noqa: ANN001
+    from ..container.update import update
+
+    cid = _one_id("update", pos)
+    source = vals["resources"]
+    if source:
+        from .. import jsonio
+
+        try:
+            if source == "-":
+                text = sys.stdin.read()
+            else:
+                with open(source) as f:  # type: ignore[arg-type]
+                    text = f.read()
+            change = jsonio.loads(text)
+        except (OSError, ValueError) as e:
+            raise UsageError(f"cannot read resources from {source}: {e}", "--resources") from e
+        if not isinstance(change, dict):
+            raise UsageError("resources must be a JSON object (LinuxResources)",
+                             "--resources")
+    else:
+        from ..spec.update_flags import resources_from_flags
+
+        change = resources_from_flags(vals)
+    update(g, cid, change)
+    return 0
+
+
+def _events(g, vals: dict, pos: list[str]) -> int:  # noqa: ANN001
+    from .. import jsonio
+    from ..container.events import events
+    from ..spec.units import parse_duration
+
+    interval = parse_duration(str(vals["interval"]), "--interval")
+    events(g, _one_id("events", pos), interval, bool(vals["stats"]),
+           lambda ev: _print(jsonio.dumps(ev) + "\n"))
+    return 0
 
 
 def _ps(g, vals: dict, pos: list[str]) -> int:  # noqa: ANN001
