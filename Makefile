@@ -29,3 +29,7 @@ demo: setup
 
 bench: setup
 	$(VENV)/bin/python bench/lifecycle $(BENCH_ARGS)
+
+.PHONY: conformance
+conformance: setup
+	$(VENV)/bin/python -m conformance.run

@@ -39,14 +39,23 @@ def loads(text: str | bytes) -> object:
     i = _skip_ws(text, 0)
     try:
         value, end = scan(text, i)
-    except StopIteration as e:
-        raise JSONError(f"expecting a JSON value at offset {e.value}") from None
-    except ValueError as e:
-        raise JSONError(str(e)) from None
+    except Exception:  # noqa: BLE001 - the C scanner's error path needs json.decoder
+        _explain(text)
+        raise JSONError("invalid JSON") from None
     end = _skip_ws(text, end)
     if end != len(text):
-        raise JSONError(f"extra data at offset {end}")
+        raise JSONError(f"extra data at line {text.count(chr(10), 0, end) + 1}")
     return value
+
+
+def _explain(text: str) -> None:
+    """Bad input only: let the json package word the error (it imports re; fine here)."""
+    import json
+
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as e:
+        raise JSONError(f"{e.msg} at line {e.lineno} column {e.colno}") from None
 
 
 def _skip_ws(text: str, i: int) -> int:

@@ -55,6 +55,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # noqa: BLE001 - one line for the engine, the trace with --debug
+        if log.min_level <= 10:
+            import traceback
+
+            log.debug(traceback.format_exc())
+        log.error(f"internal error: {type(e).__name__}: {e}")
+        return 1
 
 
 def _globals(gvals: dict, log):  # noqa: ANN001, ANN202

@@ -82,7 +82,9 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
     bundle = os.path.abspath(opts.bundle)
     spec = load_bundle(bundle)
     check_spec(spec, opts)
-    for warning in unapplied_fields(spec):
+    from ..init.process import unknown_capabilities
+
+    for warning in unapplied_fields(spec) + unknown_capabilities(spec.process):
         g.log.warning(warning)
     state_dir = st.make_state_dir(g.root, opts.id)
     cgroups: CgroupSet | None = None
@@ -96,6 +98,8 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
         fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
         cgroups = CgroupSet.plan(spec.linux.cgroups_path, opts.id, g.systemd_cgroup)
         cgroups.create()
+        for warning in cgroups.apply_resources(spec.linux.resources):
+            g.log.warning(warning)
         if opts.console_socket:
             console_fd = _connect_console(opts.console_socket)
         elif opts.console_fd >= 0:
@@ -104,7 +108,7 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
             notify.prepare(spec, state_dir)
         preserve, extra_env = _listen_fds_env(opts.preserve_fds)
         plan = make_plan(spec, opts, cgroups, fifo_fd, console_fd, preserve, extra_env)
-        plan.warn = g.log.warning
+        plan.log = g.log
         hook_state = {"ociVersion": OCI_VERSION, "id": opts.id, "status": "creating",
                       "pid": 0, "bundle": bundle, "annotations": spec.annotations}
         plan.child_opts.hook_state = hook_state

@@ -50,6 +50,8 @@ def exec_process(g: GlobalOptions, opts: ExecOptions) -> int:
     if opts.console_socket and not proc_.terminal:
         raise ContainerError("cannot use console socket if runc will not detach or "
                              "allocate tty", "--console-socket")
+    for warning in process.unknown_capabilities(proc_):
+        g.log.warning(warning)
     init_pid = state.pid
     join = []
     for nstype in ns.JOIN_ORDER:
@@ -70,7 +72,7 @@ def exec_process(g: GlobalOptions, opts: ExecOptions) -> int:
             join=join,
             cgroups=cgroups if cgroups.paths else None,
         )
-        plan.warn = g.log.warning
+        plan.log = g.log
         pid = launch(plan)
     finally:
         os.close(root_fd)
@@ -97,7 +99,7 @@ def _exec_child(proc_: Process, root_fd: int, console_fd: int, preserve_fds: int
     process.set_scheduling(proc_)
     env = process.build_env(proc_)
     for w in process.switch_user_and_caps(proc_):
-        chan.send({"type": "warning", "msg": w})
+        chan.send({"type": "debug", "msg": w})
     process.finish(proc_)
     lsm.apply_exec_labels(proc_.apparmor_profile, proc_.selinux_label)
     path = process.lookpath(proc_.args[0], env)

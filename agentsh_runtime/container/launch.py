@@ -14,13 +14,14 @@ import sys
 
 from ..errors import AgentshError, SetupError
 from ..linux import ns
+from ..linux.clone import fork_into_cgroup
 from .channel import Channel
 
 
 class LaunchPlan:
     __slots__ = ("join", "unshare", "new_userns", "uid_maps", "gid_maps", "cgroups",
-                 "child_main", "time_offsets", "warn", "cgroupns_in_child", "on_mounted",
-                 "child_opts")
+                 "child_main", "time_offsets", "cgroupns_in_child", "on_mounted", "log",
+                 "unified_self", "child_opts")
 
     def __init__(self, child_main, join: list[tuple[str, str]] | None = None,  # noqa: ANN001
                  unshare: int = 0, new_userns: bool = False, uid_maps: str = "",
@@ -32,7 +33,7 @@ class LaunchPlan:
         self.uid_maps, self.gid_maps = uid_maps, gid_maps
         self.cgroups = cgroups
         self.time_offsets = time_offsets
-        self.warn = None  # callable(str) for warnings the child sends
+        self.log = None  # the RuntimeLog for warnings/debug lines the child sends
         # B unshares its cgroup namespace itself: only once born into its cgroups
         # (clone3 into the v2 one) is its cgroup the namespace's root.
         self.cgroupns_in_child = False
@@ -40,6 +41,7 @@ class LaunchPlan:
         # createRuntime hooks); B waits for our `continue`.
         self.on_mounted = None
         self.child_opts = None  # the options object child_main closes over, if any
+        self.unified_self = False  # set in A when it was not born into its v2 cgroup
 
 
 def report_error(chan: Channel, err: BaseException) -> None:
@@ -70,7 +72,9 @@ def launch(plan: LaunchPlan) -> int:
         unified_fd = os.open(plan.cgroups.paths["unified"],
                              os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        pid_a = os.fork()
+        # A is born into the container's v2 cgroup (clone3: no RCU wait) and moves
+        # itself into the v1 ones, both before any user namespace takes its rights.
+        pid_a = _fork_into(plan, unified_fd)
     except BaseException:
         if unified_fd >= 0:
             os.close(unified_fd)
@@ -91,9 +95,11 @@ def launch(plan: LaunchPlan) -> int:
         os.close(unified_fd)
     chan = Channel(p_r, p_w)
     pid_b = 0
+    ready = False
     try:
         chan.send({"type": "go"})
-        while True:
+        # A's `pid` and B's `ready` come from two processes: either may arrive first.
+        while not (ready and pid_b):
             msg = chan.recv()
             if msg is None:
                 raise SetupError("container init exited before it was ready")
@@ -107,11 +113,11 @@ def launch(plan: LaunchPlan) -> int:
                 if plan.on_mounted is not None:
                     plan.on_mounted(pid_b)
                 chan.send({"type": "continue", "pid": pid_b})
-            elif kind == "warning":
-                if plan.warn is not None:
-                    plan.warn(str(msg.get("msg")))
+            elif kind in ("warning", "debug"):
+                if plan.log is not None:
+                    plan.log.log(kind, str(msg.get("msg")))
             elif kind == "ready":
-                break
+                ready = True
             elif kind == "error":
                 raise _rebuild_error(msg)
     except BaseException:
@@ -169,6 +175,8 @@ def _stage_a(plan: LaunchPlan, chan: Channel, unified_fd: int) -> None:
         raise SetupError("parent went away")
     if plan.cgroups is not None:
         plan.cgroups.enter_v1_self()
+        if plan.unified_self:
+            plan.cgroups.enter_unified(0)
     joins = dict(plan.join)
     if "user" in joins:
         ns.setns_path(joins.pop("user"), "user")
@@ -196,7 +204,7 @@ def _stage_a(plan: LaunchPlan, chan: Channel, unified_fd: int) -> None:
                              "linux.namespaces") from e
     if plan.time_offsets:
         _write_time_offsets(plan.time_offsets)
-    pid_b = _fork_b(plan, unified_fd)
+    pid_b = os.fork()
     if pid_b == 0:
         try:
             if plan.cgroupns_in_child:
@@ -208,17 +216,18 @@ def _stage_a(plan: LaunchPlan, chan: Channel, unified_fd: int) -> None:
     chan.send({"type": "pid", "pid": pid_b})
 
 
-def _fork_b(plan: LaunchPlan, unified_fd: int) -> int:
+def _fork_into(plan: LaunchPlan, unified_fd: int) -> int:
     if unified_fd < 0:
         return os.fork()
-    from ..linux.clone import fork_into_cgroup
-
     try:
         return fork_into_cgroup(unified_fd)
     except OSError:
-        # No clone3 (old kernel, seccomp'd caller): join the slow way first.
-        plan.cgroups.enter_unified(0)
-        return os.fork()
+        pass
+    # No clone3 (old kernel, a seccomp'd caller): A joins the slow way.
+    pid = os.fork()
+    if pid == 0:
+        plan.unified_self = True
+    return pid
 
 
 def _write_time_offsets(offsets: dict) -> None:

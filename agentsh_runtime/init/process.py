@@ -18,16 +18,30 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _UNLIMITED = 0xFFFFFFFFFFFFFFFF
 
 
+def _cap_number(name: str) -> int | None:
+    upper = name.upper()
+    return c.CAP_NUMBERS.get(upper if upper.startswith("CAP_") else "CAP_" + upper)
+
+
 def cap_set(names: list[str] | None, field: str) -> set[int]:
+    """Numbers of the named capabilities; unknown names and caps this kernel lacks are
+    skipped, as runc does (unknown_capabilities() words the warning)."""
     out: set[int] = set()
     last = c.last_cap()
     for name in names or []:
-        num = c.CAP_NUMBERS.get(name.upper() if name.upper().startswith("CAP_")
-                                else "CAP_" + name.upper())
-        if num is None:
-            raise ConfigError(f"unknown capability {name!r}", field)
-        if num <= last:  # caps this kernel lacks are ignored, as runc does
+        num = _cap_number(name)
+        if num is not None and num <= last:
             out.add(num)
+    return out
+
+
+def unknown_capabilities(proc: Process, field: str = "process") -> list[str]:
+    out = []
+    for kind, names in proc.capabilities.items():
+        for name in names or []:
+            if _cap_number(name) is None:
+                out.append(f"{field}.capabilities.{kind}: unknown capability {name!r} "
+                           "ignored")
     return out
 
 

@@ -60,6 +60,9 @@ def prepare(spec: Spec, ctx: RootfsContext) -> None:
         create_default_devices(rootfs)
     create_devices(rootfs, spec.linux.devices)
     setup_dev_symlinks(rootfs)
+    if spec.process is not None and spec.process.cwd != "/":
+        # runc creates a missing cwd (owned by root) rather than failing
+        os.makedirs(secure_join(rootfs, spec.process.cwd), 0o755, exist_ok=True)
 
 
 def _is_bind(mnt: Mount) -> bool:

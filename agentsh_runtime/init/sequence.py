@@ -82,15 +82,15 @@ def run_init(opts: InitOptions, chan: Channel) -> None:
         _sethostname(spec.hostname)
     if spec.domainname:
         misc.setdomainname(spec.domainname)
-    rootfs.mask_paths(spec.linux.masked_paths)
-    rootfs.readonly_paths(spec.linux.readonly_paths)
-    for key, value in spec.linux.sysctl.items():
+    for key, value in spec.linux.sysctl.items():  # before readonlyPaths covers /proc/sys
         try:
             with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
                 f.write(value)
         except OSError as e:
             raise SetupError(f"cannot set sysctl {key}={value}: {e.strerror}",
                              f"linux.sysctl.{key}") from e
+    rootfs.mask_paths(spec.linux.masked_paths)
+    rootfs.readonly_paths(spec.linux.readonly_paths)
     rootfs.finalize_root(spec)
     if spec.linux.personality:
         domain = misc.PERSONALITY_DOMAINS[spec.linux.personality["domain"]]
@@ -102,7 +102,7 @@ def run_init(opts: InitOptions, chan: Channel) -> None:
         k, _, v = item.partition("=")
         env[k] = v
     for w in process.switch_user_and_caps(proc):
-        chan.send({"type": "warning", "msg": w})
+        chan.send({"type": "debug", "msg": w})
     process.finish(proc)
     lsm.apply_exec_labels(proc.apparmor_profile, proc.selinux_label)
     path = process.lookpath(proc.args[0], env)

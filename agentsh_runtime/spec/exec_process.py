@@ -11,7 +11,8 @@ def process_from_flags(base: dict, args: list[str], cwd: str | None, env: list[s
                        process_label: str | None) -> dict:
     proc = {k: v for k, v in base.items()}
     if not args:
-        raise UsageError("exec needs a command to run (or --process)", "args")
+        raise UsageError("process.args: no command given: pass one after the container id, "
+                         "or --process FILE", "args")
     proc["args"] = list(args)
     proc["terminal"] = tty
     if cwd:

@@ -9,11 +9,6 @@ from .model import Spec
 
 def unapplied_fields(spec: Spec) -> list[str]:
     out: list[str] = []
-    res = spec.linux.resources
-    for key, value in res.items():
-        if value in (None, [], {}):
-            continue
-        out.append(f"linux.resources.{key} is not applied yet (cgroup limits are not enforced)")
     if spec.linux.seccomp:
         out.append("linux.seccomp is not applied yet (no seccomp filter is loaded)")
     if spec.linux.intel_rdt:

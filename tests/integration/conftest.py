@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support import reaper
 from tests.support.bundle import (
     Bundle,
     Runtime,
@@ -17,6 +19,7 @@ from tests.support.bundle import (
     processes_in,
     runtime_binary,
 )
+from tests.support.console import ConsoleSocket
 from tests.support.rootfs import cached_busybox_rootfs
 
 
@@ -26,11 +29,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def _integration_prereqs() -> None:
     if os.geteuid() != 0:
         pytest.fail("the integration suite needs root")
     cached_busybox_rootfs()
+    # Like conmon and the containerd shim: orphaned container processes come to us.
+    reaper.install()
 
 
 class _Tracker:
@@ -40,15 +45,13 @@ class _Tracker:
 
 
 @pytest.fixture
-def _tracker() -> Iterator[_Tracker]:
+def _tracker(_integration_prereqs: None) -> Iterator[_Tracker]:
     t = _Tracker()
     yield t
     # Teardown: force-delete leftovers, then check nothing of the containers survived.
     problems: list[str] = []
     for rt in t.runtimes:
-        left = rt.cleanup()
-        if left:
-            problems.append(f"containers left in {rt.root} by the test: {left}")
+        rt.cleanup()  # tests may leave containers behind: delete --force them all
     for rt in t.runtimes:
         still = rt.container_dirs()
         if still:
@@ -60,19 +63,33 @@ def _tracker() -> Iterator[_Tracker]:
                     os.kill(pid, 9)
                 except OSError:
                     pass
+    reaper.reap_orphans(all_children=True)
     for b in t.bundles:
         procs = processes_in(b.path)
         if procs:
             problems.append(f"processes inside bundle {b.path}: {procs}")
+            for pid, _why in procs:  # reported; now clean up so later tests start clean
+                try:
+                    os.kill(pid, 9)
+                except OSError:
+                    pass
         mnts = mounts_under(b.path)
         if mnts:
             problems.append(f"host mounts left under bundle {b.path}: {mnts}")
+            for m in sorted(mnts, key=len, reverse=True):
+                subprocess.run(["umount", "-l", m], check=False)
+    reaper.reap_orphans(all_children=True)
     assert not problems, "\n".join(problems)
 
 
 @pytest.fixture
 def make_runtime(tmp_path: Path, _tracker: _Tracker) -> Callable[..., Runtime]:
     n = 0
+
+    binary = runtime_binary()
+    if not os.access(binary, os.X_OK):
+        pytest.fail(f"runtime under test {binary} is not an executable "
+                    "(build it, or set AGENTSH_TEST_RUNTIME)")
 
     def make(**kw: object) -> Runtime:
         nonlocal n
@@ -113,3 +130,11 @@ def bundle(make_bundle: Callable[..., Bundle]) -> Bundle:
 def cid() -> str:
     """A container id unique across the session (cgroup paths are host-global)."""
     return new_id()
+
+
+@pytest.fixture
+def console_socket() -> Iterator[ConsoleSocket]:
+    """A listening --console-socket; .wait() gives the pty master the runtime sent."""
+    cs = ConsoleSocket()
+    yield cs
+    cs.close()

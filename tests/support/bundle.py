@@ -8,12 +8,10 @@ runc and against agentsh-runtime.  Pick the binary with AGENTSH_TEST_RUNTIME
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 import uuid
@@ -305,6 +303,15 @@ class Bundle:
             f.write_text(raw)
         return f
 
+    def make_traversable(self) -> Bundle:
+        """o+x on the bundle dir and its ancestors (pytest's tmp dirs are 0700), so a
+        container root mapped to another host uid can reach its rootfs."""
+        for d in [self.path, *self.path.parents]:
+            mode = d.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(d, (mode & 0o7777) | 0o011)
+        return self
+
     def file(self, name: str) -> Path:
         """A path in the bundle dir (outside the rootfs): logs, pid files, outputs."""
         return self.path / name
@@ -383,16 +390,29 @@ class Runtime:
     def cmd(self, *args: str | os.PathLike[str], timeout: float | None = None,
             stdin: Any = subprocess.DEVNULL, input: str | None = None,
             pass_fds: Sequence[int] = (), env: Mapping[str, str] | None = None,
-            ) -> subprocess.CompletedProcess[str]:
-        argv = self.global_args() + [str(a) for a in args]
+            cwd: Path | None = None, child_fds: Mapping[int, int] | None = None,
+            argv_prefix: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+        """Run the runtime.  child_fds {n: fd} gives the runtime our fd as its fd n
+        (e.g. {3: r} for --preserve-fds) without touching our own fd n."""
+        argv = list(argv_prefix) + self.global_args() + [str(a) for a in args]
         kw: dict[str, Any] = {}
         if input is not None:
             kw["input"] = input
         else:
             kw["stdin"] = stdin
+        if child_fds:
+            mapping = dict(child_fds)
+            pass_fds = tuple(pass_fds) + tuple(mapping)
+
+            def _dup_fds() -> None:
+                for target, src in mapping.items():
+                    os.dup2(src, target)
+
+            kw["preexec_fn"] = _dup_fds
         return subprocess.run(
             argv, capture_output=True, text=True, timeout=timeout or self.timeout,
-            pass_fds=tuple(pass_fds), env=dict(env) if env is not None else None, **kw,
+            pass_fds=tuple(pass_fds), env=dict(env) if env is not None else None, cwd=cwd,
+            **kw,
         )
 
     def _record_pid(self, pid: int) -> None:
@@ -401,12 +421,13 @@ class Runtime:
 
     # -- commands ----------------------------------------------------------
     def run(self, bundle: Bundle, cid: str, *opts: str, timeout: float | None = None,
-            stdin: Any = subprocess.DEVNULL, pass_fds: Sequence[int] = (),
-            env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+            stdin: Any = subprocess.DEVNULL, env: Mapping[str, str] | None = None,
+            child_fds: Mapping[int, int] | None = None, argv_prefix: Sequence[str] = (),
+            ) -> subprocess.CompletedProcess[str]:
         """`run` in the foreground: stdout/stderr are the container's (and runtime's)."""
         bundle.write()
         return self.cmd("run", "--bundle", bundle.path, *opts, cid, timeout=timeout,
-                        stdin=stdin, pass_fds=pass_fds, env=env)
+                        stdin=stdin, env=env, child_fds=child_fds, argv_prefix=argv_prefix)
 
     def create(self, bundle: Bundle, cid: str, *opts: str, pid_file: Path | None = None,
                console_socket: str | os.PathLike[str] | None = None,
@@ -440,6 +461,15 @@ class Runtime:
             if st:
                 self._record_pid(int(st.get("pid") or 0))
         return res
+
+    def run_background(self, bundle: Bundle, cid: str, *opts: str,
+                       out: Path | None = None) -> subprocess.Popen[bytes]:
+        """Start `run` (foreground mode) without waiting; stdio go to a file."""
+        bundle.write()
+        out = out or bundle.file(f"{_safe(cid)}.run.out")
+        argv = self.global_args() + ["run", "--bundle", str(bundle.path), *opts, cid]
+        with open(out, "w") as fo:
+            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fo, stderr=fo)
 
     def output(self, bundle: Bundle, cid: str) -> tuple[str, str]:
         """The container's stdout/stderr files written since create."""
@@ -527,7 +557,7 @@ class Runtime:
         for cid in left:
             try:
                 self.delete(cid, force=True)
-            except subprocess.TimeoutExpired:
+            except (subprocess.TimeoutExpired, OSError):
                 pass
         return left
 
@@ -582,9 +612,6 @@ def processes_in(path: Path) -> list[tuple[int, str]]:
     return hits
 
 
-_SIG_RE = re.compile(r"^(?:SIG)?([A-Z0-9]+)$")
-
-
 def cap_mask(names: Iterable[str]) -> int:
     """Bitmask of capability names (CAP_X), as /proc/self/status shows it."""
     mask = 0
@@ -613,9 +640,40 @@ CAP_NUMBERS = {
 }
 
 
-def rmtree_quiet(p: Path) -> None:
-    shutil.rmtree(p, ignore_errors=True)
+
+# ---------------------------------------------------------------------------
+# small things the tests share
+
+STOP_FILE = "stop"
 
 
-def clone_config(cfg: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(cfg)
+def until_stop_file(before: str = "", name: str = STOP_FILE) -> list[str]:
+    """args for an init that runs ``before`` then idles until /<name> exists in the rootfs
+    (the test creates it from the host to make the container exit on its own)."""
+    loop = f"while [ ! -e /{name} ]; do usleep 20000; done"
+    return ["sh", "-c", f"{before}; {loop}" if before else loop]
+
+
+def assert_error(res: subprocess.CompletedProcess[str], *needles: str,
+                 one_line: bool = True) -> str:
+    """A failed command: non-zero exit, a non-empty (one-line) error on stderr that
+    contains each needle (case-insensitive).  Returns stderr."""
+    err = res.stderr.strip()
+    assert res.returncode != 0, f"expected failure, got 0; stdout={res.stdout!r} stderr={err!r}"
+    assert err, f"no error message on stderr (exit {res.returncode})"
+    if one_line:
+        assert len(err.splitlines()) == 1, f"error is not one line: {err!r}"
+    for n in needles:
+        assert n.lower() in err.lower(), f"{n!r} not in error {err!r}"
+    return err
+
+
+def wait_for(pred: Any, timeout: float = 10.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
