@@ -130,7 +130,7 @@ def make_state_dir(root: str, cid: str) -> str:
     try:
         os.mkdir(path, 0o711)
     except FileExistsError:
-        raise ContainerError(f"container with id exists: {cid}", "id") from None
+        raise ContainerError(f"container with given ID already exists: {cid}", "id") from None
     return path
 
 

@@ -13,7 +13,7 @@ from tests.support import reaper
 from tests.support.bundle import (
     Bundle,
     Runtime,
-    mounts_under,
+    cgroups_named,
     new_id,
     pid_alive,
     processes_in,
@@ -64,6 +64,11 @@ def _tracker(_integration_prereqs: None) -> Iterator[_Tracker]:
                 except OSError:
                     pass
     reaper.reap_orphans(all_children=True)
+    for rt in t.runtimes:
+        # ids are random per test, so any cgroup named after one is a leftover
+        cgs = cgroups_named(i for i in rt.ids if len(i) >= 8)
+        if cgs:
+            problems.append(f"cgroups left after delete --force: {cgs}")
     for b in t.bundles:
         procs = processes_in(b.path)
         if procs:
@@ -73,11 +78,12 @@ def _tracker(_integration_prereqs: None) -> Iterator[_Tracker]:
                     os.kill(pid, 9)
                 except OSError:
                     pass
-        mnts = mounts_under(b.path)
+        mnts = b.foreign_mounts()
         if mnts:
             problems.append(f"host mounts left under bundle {b.path}: {mnts}")
             for m in sorted(mnts, key=len, reverse=True):
                 subprocess.run(["umount", "-l", m], check=False)
+        problems.extend(b.close())  # our own overlay rootfs
     reaper.reap_orphans(all_children=True)
     assert not problems, "\n".join(problems)
 

@@ -70,7 +70,7 @@ def test_equals_form_of_options(runtime, bundle, cid):
     assert p.returncode == 0, bundle.file("c.out").read_text()
     st = runtime.state_json(cid)
     assert st and st["status"] == "created"
-    runtime._record_pid(st["pid"])
+    runtime.record_pid(st["pid"])
     assert pid_file.read_text() == str(st["pid"])
     res = subprocess.run([runtime.binary, f"--root={runtime.root}", "list", "--format=json"],
                          capture_output=True, text=True, timeout=30)
@@ -84,7 +84,7 @@ def test_short_options(runtime, bundle, cid):
     with open(bundle.file("c.out"), "w") as f:
         p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=f, timeout=30)
     assert p.returncode == 0, bundle.file("c.out").read_text()
-    runtime._record_pid(runtime.state_json(cid)["pid"])
+    runtime.record_pid(runtime.state_json(cid)["pid"])
     assert runtime.cmd("list", "-f", "json").returncode == 0
     assert runtime.cmd("delete", "-f", cid).returncode == 0
     assert runtime.container_dirs() == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from datetime import datetime
 
@@ -13,7 +12,6 @@ from tests.support.bundle import (
     Bundle,
     Runtime,
     assert_error,
-    mounts_under,
     only_ours,
     processes_in,
 )
@@ -36,7 +34,7 @@ def _break_cwd_relative(b: Bundle) -> None:
 
 
 def _break_missing_rootfs(b: Bundle) -> None:
-    shutil.rmtree(b.rootfs)
+    b.remove_rootfs()
 
 
 def _break_root_path_elsewhere(b: Bundle) -> None:
@@ -57,7 +55,7 @@ BAD_CONFIGS = {
 def assert_host_unchanged(runtime: Runtime, bundle: Bundle) -> None:
     assert runtime.container_dirs() == [], "a failed create left state in --root"
     assert processes_in(bundle.path) == []
-    assert mounts_under(bundle.path) == []
+    assert bundle.foreign_mounts() == []
 
 
 @pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
@@ -140,7 +138,7 @@ def test_json_log_on_failed_create(make_runtime, bundle, cid, tmp_path, form):
     log = tmp_path / "runtime-log.json"
     rt: Runtime = make_runtime()
     bundle.update(args=["true"])
-    shutil.rmtree(bundle.rootfs)
+    bundle.remove_rootfs()
     bundle.write()
     if form == "separate":  # containerd: --log F --log-format json
         glob = ["--root", str(rt.root), "--log", str(log), "--log-format", "json"]

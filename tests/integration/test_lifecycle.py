@@ -92,7 +92,7 @@ def test_state_bundle_is_absolute_for_relative_bundle_arg(runtime, bundle, cid, 
     assert p.returncode == 0, bundle.file("create.out").read_text()
     st = runtime.state_json(cid)
     assert st and st["bundle"] == str(bundle.path)
-    runtime._record_pid(st["pid"])
+    runtime.record_pid(st["pid"])
 
 
 def test_bundle_defaults_to_cwd(runtime, bundle, cid):
@@ -105,7 +105,7 @@ def test_bundle_defaults_to_cwd(runtime, bundle, cid):
     assert p.returncode == 0, bundle.file("create.out").read_text()
     st = runtime.state_json(cid)
     assert st and st["bundle"] == str(bundle.path)
-    runtime._record_pid(st["pid"])
+    runtime.record_pid(st["pid"])
 
 
 def test_state_of_unknown_container(runtime):
@@ -442,5 +442,5 @@ def test_run_detach_leaves_running_container(runtime, bundle, cid):
         p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=f, timeout=30)
     assert p.returncode == 0, bundle.file("run.out").read_text()
     st = runtime.wait_status(cid, "running")
-    runtime._record_pid(st["pid"])
+    runtime.record_pid(st["pid"])
     assert reaper.parent_of(st["pid"]) == os.getpid()

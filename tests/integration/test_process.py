@@ -14,7 +14,6 @@ from tests.support.bundle import (
     Runtime,
     assert_error,
     cap_mask,
-    mounts_under,
     processes_in,
 )
 
@@ -41,7 +40,7 @@ def assert_failed_cleanly(runtime: Runtime, bundle: Bundle, res) -> None:
     assert res.stderr.strip()
     assert runtime.container_dirs() == []
     assert processes_in(bundle.path) == []
-    assert mounts_under(bundle.path) == []
+    assert bundle.foreign_mounts() == []
 
 
 # -- args, env, cwd ---------------------------------------------------------------------

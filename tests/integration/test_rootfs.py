@@ -250,9 +250,10 @@ def test_custom_device_in_subdir(runtime, bundle, cid):
 
 @pytest.mark.parametrize("prop, seen", [(None, True), ("rslave", True), ("private", False),
                                         ("rprivate", False)])
-def test_rootfs_propagation(runtime, bundle, cid, prop, seen):
+def test_rootfs_propagation(runtime, make_bundle, cid, prop, seen):
     """The rootfs is a shared mount on the host; a host mount made under it after the
     container started reaches the container only with (r)slave (runc's default: rslave)."""
+    bundle = make_bundle(rootfs="copy")  # a plain dir: we bind it onto itself, shared
     rootfs = str(bundle.rootfs)
     (bundle.rootfs / "mnt/later").mkdir(parents=True)
     subprocess.run(["mount", "--bind", rootfs, rootfs], check=True)
@@ -271,7 +272,7 @@ def test_rootfs_propagation(runtime, bundle, cid, prop, seen):
         assert res.returncode == 0, res.stderr
         assert res.stdout.strip() == ("propagated" if seen else "absent")
         # nothing the runtime mounted for the container came back to the host
-        assert sorted(mounts_under(bundle.rootfs)) == sorted([rootfs, str(later)])
+        assert sorted(bundle.foreign_mounts()) == sorted([rootfs, str(later)])
     finally:
         runtime.delete(cid, force=True)
         subprocess.run(["umount", "-l", str(later)], check=False)
@@ -283,9 +284,9 @@ def test_container_mounts_do_not_leak_to_host(runtime, bundle, cid, host_dir):
     bundle.mount("/hd", str(host_dir), "bind", ["rbind"])
     bundle.update(args=until_stop_file())
     assert runtime.create(bundle, cid).returncode == 0
-    assert mounts_under(bundle.path) == []
+    assert bundle.foreign_mounts() == []
     assert runtime.start(cid).returncode == 0
-    assert mounts_under(bundle.path) == []
+    assert bundle.foreign_mounts() == []
     assert mounts_under(host_dir) == [str(host_dir / "sub")]
 
 

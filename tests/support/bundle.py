@@ -12,6 +12,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 import uuid
@@ -19,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.support.rootfs import copy_rootfs
+from tests.support.rootfs import cached_busybox_rootfs, copy_rootfs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RUNTIME = REPO_ROOT / ".venv" / "bin" / "agentsh-runtime"
@@ -170,20 +171,69 @@ def default_config(args: Sequence[str] = ("sh",)) -> dict[str, Any]:
 
 
 class Bundle:
-    """A bundle directory: private rootfs copy plus config.json.
+    """A bundle directory: a private rootfs plus config.json.
+
+    ``rootfs``: "overlay" (default) mounts an overlayfs over the cached busybox
+    rootfs with its upper/work dirs in the bundle: private and writable, and a
+    single mount instead of copying ~550 files; "copy" makes a plain copy; None
+    makes no rootfs.  close() unmounts the overlay (the fixtures call it).
 
     Edit ``config`` (a dict) directly or through ``update()``; the Runtime
     wrapper writes config.json before create/run.
     """
 
-    def __init__(self, path: Path, *, rootfs: bool = True, **overrides: Any) -> None:
+    def __init__(self, path: Path, *, rootfs: str | None = "overlay", **overrides: Any) -> None:
         self.path = Path(path).resolve()
         self.path.mkdir(parents=True, exist_ok=True)
         self.rootfs = self.path / "rootfs"
-        if rootfs and not self.rootfs.exists():
+        self.overlay = False
+        if rootfs == "overlay":
+            self._mount_overlay()
+        elif rootfs == "copy":
             copy_rootfs(self.rootfs)
+        elif rootfs is not None:
+            raise ValueError(f"rootfs must be 'overlay', 'copy' or None, not {rootfs!r}")
         self.config: dict[str, Any] = default_config()
         self.update(**overrides)
+
+    def _mount_overlay(self) -> None:
+        lower = cached_busybox_rootfs()
+        upper, work = self.path / ".overlay" / "upper", self.path / ".overlay" / "work"
+        for d in (upper, work, self.rootfs):
+            d.mkdir(parents=True, exist_ok=True)
+        os.chmod(upper, 0o755)
+        subprocess.run(
+            ["mount", "-t", "overlay", "overlay", "-o",
+             f"lowerdir={lower},upperdir={upper},workdir={work}", str(self.rootfs)],
+            check=True, capture_output=True, timeout=30,
+        )
+        self.overlay = True
+
+    def foreign_mounts(self) -> list[str]:
+        """Host mount points under the bundle other than our own overlay rootfs."""
+        mnts = mounts_under(self.path)
+        if self.overlay and str(self.rootfs) in mnts:
+            mnts.remove(str(self.rootfs))  # the first (lowest) one is ours
+        return mnts
+
+    def remove_rootfs(self) -> None:
+        """Make the rootfs disappear (for missing-rootfs tests)."""
+        self.close()
+        if self.rootfs.exists():
+            shutil.rmtree(self.rootfs)
+
+    def close(self) -> list[str]:
+        """Unmount the overlay rootfs; returns an error text per failure."""
+        errors = []
+        if self.overlay:
+            p = subprocess.run(["umount", str(self.rootfs)], capture_output=True, text=True,
+                               timeout=30)
+            if p.returncode != 0:
+                errors.append(f"umount {self.rootfs}: {p.stderr.strip()}")
+                subprocess.run(["umount", "-l", str(self.rootfs)], capture_output=True,
+                               timeout=30)
+            self.overlay = False
+        return errors
 
     # -- config helpers ----------------------------------------------------
     @property
@@ -377,6 +427,8 @@ class Runtime:
         self.timeout = timeout
         # (pid, starttime) of every container/exec process we saw: checked at teardown.
         self.seen_pids: set[tuple[int, int | None]] = set()
+        # every id we asked to create or run: their cgroups must be gone at teardown
+        self.ids: set[str] = set()
 
     # -- plumbing ----------------------------------------------------------
     def global_args(self) -> list[str]:
@@ -415,7 +467,8 @@ class Runtime:
             **kw,
         )
 
-    def _record_pid(self, pid: int) -> None:
+    def record_pid(self, pid: int) -> None:
+        """Remember a container process: teardown checks it is gone."""
         if pid > 0:
             self.seen_pids.add((pid, proc_start_time(pid)))
 
@@ -426,6 +479,7 @@ class Runtime:
             ) -> subprocess.CompletedProcess[str]:
         """`run` in the foreground: stdout/stderr are the container's (and runtime's)."""
         bundle.write()
+        self.ids.add(cid)
         return self.cmd("run", "--bundle", bundle.path, *opts, cid, timeout=timeout,
                         stdin=stdin, env=env, child_fds=child_fds, argv_prefix=argv_prefix)
 
@@ -443,6 +497,7 @@ class Runtime:
         """
         if write_config:
             bundle.write()
+        self.ids.add(cid)
         out = stdout or bundle.file(f"{_safe(cid)}.out")
         err = stderr or bundle.file(f"{_safe(cid)}.err")
         argv = self.global_args() + ["create", "--bundle", str(bundle.path)]
@@ -459,13 +514,14 @@ class Runtime:
         if res.returncode == 0:
             st = self.state_json(cid)
             if st:
-                self._record_pid(int(st.get("pid") or 0))
+                self.record_pid(int(st.get("pid") or 0))
         return res
 
     def run_background(self, bundle: Bundle, cid: str, *opts: str,
                        out: Path | None = None) -> subprocess.Popen[bytes]:
         """Start `run` (foreground mode) without waiting; stdio go to a file."""
         bundle.write()
+        self.ids.add(cid)
         out = out or bundle.file(f"{_safe(cid)}.run.out")
         argv = self.global_args() + ["run", "--bundle", str(bundle.path), *opts, cid]
         with open(out, "w") as fo:
@@ -534,7 +590,7 @@ class Runtime:
                                timeout=self.timeout)
         res = subprocess.CompletedProcess(argv, p.returncode, _read(out), "")
         if pid_file is not None and p.returncode == 0:
-            self._record_pid(int(pid_file.read_text()))
+            self.record_pid(int(pid_file.read_text()))
         return res
 
     def ps(self, cid: str, fmt: str | None = None, *ps_args: str,
@@ -554,6 +610,7 @@ class Runtime:
     def cleanup(self) -> list[str]:
         """Force-delete whatever is left in our --root; return what was there."""
         left = self.container_dirs()
+        self.ids.update(left)
         for cid in left:
             try:
                 self.delete(cid, force=True)
@@ -575,6 +632,23 @@ def mounts_under(path: Path) -> list[str]:
             mp = line.split()[4].replace("\\040", " ")
             if mp == prefix or mp.startswith(prefix + "/"):
                 found.append(mp)
+    return found
+
+
+def cgroups_named(names: Iterable[str], root: str = "/sys/fs/cgroup",
+                  max_depth: int = 6) -> list[str]:
+    """cgroup directories (any hierarchy) whose name contains one of names."""
+    names = [n for n in names if n]
+    if not names:
+        return []
+    found = []
+    base_depth = root.rstrip("/").count("/")
+    for dirpath, dirnames, _files in os.walk(root):
+        if dirpath.count("/") - base_depth >= max_depth:
+            dirnames[:] = []
+        for d in dirnames:
+            if any(n in d for n in names):
+                found.append(os.path.join(dirpath, d))
     return found
 
 
@@ -603,8 +677,11 @@ def processes_in(path: Path) -> list[tuple[int, str]]:
                 with open(f"/proc/{pid}/mountinfo") as f:
                     for line in f:
                         parts = line.split()
+                        # the root mount of a pivoted container: a bind of a dir in the
+                        # bundle (root field) or our overlay (upperdir= in super options)
                         if parts[4] == "/" and (parts[3] == prefix
-                                                or parts[3].startswith(prefix + "/")):
+                                                or parts[3].startswith(prefix + "/")
+                                                or f"={prefix}/" in line):
                             hits.append((pid, f"root mount {parts[3]}"))
                             break
             except OSError:
