@@ -112,6 +112,16 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
         hook_state = {"ociVersion": OCI_VERSION, "id": opts.id, "status": "creating",
                       "pid": 0, "bundle": bundle, "annotations": spec.annotations}
         plan.child_opts.hook_state = hook_state
+        if spec.linux.seccomp:
+            from ..seccomp import prepare as seccomp_prepare
+
+            prepared = seccomp_prepare(spec.linux.seccomp)
+            plan.child_opts.seccomp = prepared
+            if prepared is not None and prepared.needs_listener:
+                from .launch import make_listener_handoff
+
+                plan.on_seccomp_fd = make_listener_handoff(
+                    prepared.listener_path, prepared.metadata, hook_state)
         launched: list[int] = []
 
         def on_mounted(pid_b: int) -> None:

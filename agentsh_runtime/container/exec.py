@@ -8,10 +8,12 @@ from ..cgroups.manager import CgroupSet
 from ..errors import ContainerError
 from ..init import common, console, lsm, process
 from ..linux import caps, ns
+from ..seccomp import install as seccomp_install
+from ..seccomp import prepare as seccomp_prepare
 from ..spec.model import Process
 from . import state as st
 from .create import _connect_console
-from .launch import LaunchPlan, launch
+from .launch import LaunchPlan, handoff_listener, launch, make_listener_handoff
 from .options import GlobalOptions
 from .pidfile import write_pid_file
 
@@ -60,6 +62,9 @@ def exec_process(g: GlobalOptions, opts: ExecOptions) -> int:
             if nstype == "user" or os.stat(path).st_ino != os.stat(
                     ns.ns_path(os.getpid(), nstype)).st_ino:
                 join.append((nstype, path))
+    # the container's seccomp profile holds for exec'd processes too, as in runc
+    seccomp_cfg = (state.config().get("linux") or {}).get("seccomp")
+    prepared = seccomp_prepare(seccomp_cfg) if seccomp_cfg else None
     root_fd = os.open(f"/proc/{init_pid}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     console_fd = _connect_console(opts.console_socket) if opts.console_socket else -1
     if not opts.detach:
@@ -68,11 +73,15 @@ def exec_process(g: GlobalOptions, opts: ExecOptions) -> int:
     try:
         plan = LaunchPlan(
             child_main=lambda chan: _exec_child(proc_, root_fd, console_fd, opts.preserve_fds,
-                                                chan),
+                                                prepared, chan),
             join=join,
             cgroups=cgroups if cgroups.paths else None,
         )
         plan.log = g.log
+        if prepared is not None and prepared.needs_listener:
+            plan.on_seccomp_fd = make_listener_handoff(
+                prepared.listener_path, prepared.metadata,
+                {k: v for k, v in state.oci_state().items() if k != "pid"})
         pid = launch(plan)
     finally:
         os.close(root_fd)
@@ -84,7 +93,7 @@ def exec_process(g: GlobalOptions, opts: ExecOptions) -> int:
 
 
 def _exec_child(proc_: Process, root_fd: int, console_fd: int, preserve_fds: int,
-                chan) -> None:  # noqa: ANN001
+                seccomp, chan) -> None:  # noqa: ANN001
     # Everything this runs must be imported already: it runs after chroot.
     os.setsid()
     common.reset_signals()
@@ -98,9 +107,13 @@ def _exec_child(proc_: Process, root_fd: int, console_fd: int, preserve_fds: int
     process.set_rlimits(proc_)
     process.set_scheduling(proc_)
     env = process.build_env(proc_)
+    if seccomp is not None and not proc_.no_new_privileges:
+        handoff_listener(chan, seccomp_install(seccomp))
     for w in process.switch_user_and_caps(proc_):
         chan.send({"type": "debug", "msg": w})
     process.finish(proc_)
+    if seccomp is not None and proc_.no_new_privileges:
+        handoff_listener(chan, seccomp_install(seccomp))
     lsm.apply_exec_labels(proc_.apparmor_profile, proc_.selinux_label)
     path = process.lookpath(proc_.args[0], env)
     common.close_fds_from(3 + preserve_fds)

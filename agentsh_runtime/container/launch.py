@@ -21,7 +21,7 @@ from .channel import Channel
 class LaunchPlan:
     __slots__ = ("join", "unshare", "new_userns", "uid_maps", "gid_maps", "cgroups",
                  "child_main", "time_offsets", "cgroupns_in_child", "on_mounted", "log",
-                 "unified_self", "child_opts")
+                 "unified_self", "child_opts", "on_seccomp_fd")
 
     def __init__(self, child_main, join: list[tuple[str, str]] | None = None,  # noqa: ANN001
                  unshare: int = 0, new_userns: bool = False, uid_maps: str = "",
@@ -42,6 +42,9 @@ class LaunchPlan:
         self.on_mounted = None
         self.child_opts = None  # the options object child_main closes over, if any
         self.unified_self = False  # set in A when it was not born into its v2 cgroup
+        # callable(pid_b, fd number in B) that takes B's seccomp listener fd and hands
+        # it to the agent at listenerPath; B waits for our `seccomp_ok`.
+        self.on_seccomp_fd = None
 
 
 def report_error(chan: Channel, err: BaseException) -> None:
@@ -113,6 +116,11 @@ def launch(plan: LaunchPlan) -> int:
                 if plan.on_mounted is not None:
                     plan.on_mounted(pid_b)
                 chan.send({"type": "continue", "pid": pid_b})
+            elif kind == "seccomp_fd":
+                if plan.on_seccomp_fd is None:
+                    raise SetupError("unexpected seccomp listener", "linux.seccomp")
+                plan.on_seccomp_fd(pid_b, int(msg["fd"]))
+                chan.send({"type": "seccomp_ok"})
             elif kind in ("warning", "debug"):
                 if plan.log is not None:
                     plan.log.log(kind, str(msg.get("msg")))
@@ -132,6 +140,36 @@ def launch(plan: LaunchPlan) -> int:
     if not pid_b:
         raise SetupError("container init did not report its pid")
     return pid_b
+
+
+def handoff_listener(chan: Channel, listener: int | None) -> None:
+    """In the container process: give the parent our seccomp listener fd (it takes a
+    copy with pidfd_getfd), wait until it has, then drop ours. Only write(2) and
+    read(2) run meanwhile, so a profile must not notify on those."""
+    if listener is None:
+        return
+    chan.send({"type": "seccomp_fd", "fd": listener})
+    msg = chan.recv()
+    os.close(listener)
+    if not msg or msg.get("type") != "seccomp_ok":
+        raise SetupError("the runtime did not take the seccomp listener", "linux.seccomp")
+
+
+def make_listener_handoff(listener_path: str, metadata: str | None, state: dict):  # noqa: ANN201
+    """The parent's side: pidfd_getfd from the child, then the runtime-spec hand-off."""
+
+    def take(pid: int, fd_number: int) -> None:
+        from ..linux.seccomp import pidfd_getfd
+        from ..seccomp.agent import send_state
+
+        pidfd = os.pidfd_open(pid)
+        try:
+            fd = pidfd_getfd(pidfd, fd_number)
+        finally:
+            os.close(pidfd)
+        send_state(listener_path, fd, dict(state, pid=pid), pid, metadata)
+
+    return take
 
 
 def _rebuild_error(msg: dict) -> AgentshError:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 
 from ..container.channel import Channel
+from ..container.launch import handoff_listener
 from ..errors import ConfigError, SetupError
 from ..linux import misc
+from ..seccomp import install as seccomp_install
 from ..spec.model import Spec
 from . import common, console, lsm, process, rootfs
 
@@ -18,7 +20,7 @@ _SYSCTL_NS = (  # prefix -> namespace that must be private for it
 
 class InitOptions:
     __slots__ = ("spec", "container_id", "fifo_fd", "console_fd", "preserve_fds",
-                 "no_new_keyring", "rootfs_ctx", "extra_env", "hook_state")
+                 "no_new_keyring", "rootfs_ctx", "extra_env", "hook_state", "seccomp")
 
     def __init__(self, spec: Spec, container_id: str, fifo_fd: int, console_fd: int,
                  preserve_fds: int, no_new_keyring: bool, rootfs_ctx: rootfs.RootfsContext,
@@ -32,6 +34,7 @@ class InitOptions:
         self.rootfs_ctx = rootfs_ctx
         self.extra_env = extra_env
         self.hook_state: dict = {}  # the state document hooks get (status set per kind)
+        self.seccomp = None  # seccomp.Prepared, loaded just before execve
 
 
 def check_sysctl(spec: Spec) -> None:
@@ -101,9 +104,14 @@ def run_init(opts: InitOptions, chan: Channel) -> None:
     for item in opts.extra_env:
         k, _, v = item.partition("=")
         env[k] = v
+    if opts.seccomp is not None and not proc.no_new_privileges:
+        # loading needs CAP_SYS_ADMIN without no_new_privs: before the caps go
+        handoff_listener(chan, seccomp_install(opts.seccomp))
     for w in process.switch_user_and_caps(proc):
         chan.send({"type": "debug", "msg": w})
     process.finish(proc)
+    if opts.seccomp is not None and proc.no_new_privileges:
+        handoff_listener(chan, seccomp_install(opts.seccomp))
     lsm.apply_exec_labels(proc.apparmor_profile, proc.selinux_label)
     path = process.lookpath(proc.args[0], env)
     common.close_fds_from(3 + opts.preserve_fds)

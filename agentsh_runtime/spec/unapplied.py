@@ -9,8 +9,6 @@ from .model import Spec
 
 def unapplied_fields(spec: Spec) -> list[str]:
     out: list[str] = []
-    if spec.linux.seccomp:
-        out.append("linux.seccomp is not applied yet (no seccomp filter is loaded)")
     if spec.linux.intel_rdt:
         out.append("linux.intelRdt is not supported on this host and is ignored")
     proc = spec.process

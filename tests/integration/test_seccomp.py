@@ -448,13 +448,31 @@ def test_trap_and_kill_thread_sigsys(action):
 # --- the same filter as runc ------------------------------------------------------------------
 
 def _ptrace_get_filter(pid: int) -> bytes:
+    # Wait until runc's init has exec'd the (single-threaded) sleep: attaching to the
+    # multi-threaded Go init while it execs races with de_thread.
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}/comm").read_text().strip() != "sleep":
+        assert time.monotonic() < deadline, "the container never exec'd sleep"
+        time.sleep(0.01)
     ptrace = libc.ptrace
     ptrace.restype = ctypes.c_long
     ptrace.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
     PTRACE_ATTACH, PTRACE_DETACH, PTRACE_SECCOMP_GET_FILTER = 16, 17, 0x420C
-    assert ptrace(PTRACE_ATTACH, pid, None, None) == 0, os.strerror(ctypes.get_errno())
+    WALL = 0x40000000
+    # right after the exec the kernel may still refuse (EPERM while the old mm goes):
+    # retry a bounded number of times rather than fail on a busy machine
+    for _ in range(100):
+        if ptrace(PTRACE_ATTACH, pid, None, None) == 0:
+            break
+        err = ctypes.get_errno()
+        assert time.monotonic() < deadline, f"PTRACE_ATTACH: {os.strerror(err)}"
+        time.sleep(0.02)
+    else:
+        raise AssertionError(f"PTRACE_ATTACH kept failing: {os.strerror(err)}")
     try:
-        os.waitpid(pid, 0)
+        while os.waitpid(pid, os.WNOHANG | WALL) == (0, 0):  # never block: fail instead
+            assert time.monotonic() < deadline, "the tracee never stopped"
+            time.sleep(0.01)
         n = ptrace(PTRACE_SECCOMP_GET_FILTER, pid, None, None)
         assert n > 0, os.strerror(ctypes.get_errno())
         buf = ctypes.create_string_buffer(n * 8)
