@@ -140,10 +140,11 @@ COMMAND_FLAGS: dict[str, dict[str, Flag]] = {
     "resume": flag_table(_HELP),
     "events": flag_table(_HELP + [Flag("stats", ("stats",)),
                                   Flag("interval", ("interval",), True, default="5s")]),
-    "update": flag_table(_HELP + [Flag("resources", ("r", "resources"), True)] + [
+    "update": flag_table(_HELP + [Flag("resources", ("r", "resources"), True),
+                                  Flag("cpu_shares", ("cpu-share", "cpu-shares"), True)] + [
         Flag(name.replace("-", "_"), (name,), True) for name in (
             "memory", "memory-swap", "memory-reservation", "kernel-memory",
-            "kernel-memory-tcp", "cpu-shares", "cpu-quota", "cpu-period", "cpu-rt-runtime",
+            "kernel-memory-tcp", "cpu-quota", "cpu-period", "cpu-rt-runtime",
             "cpu-rt-period", "cpuset-cpus", "cpuset-mems", "blkio-weight", "pids-limit",
             "l3-cache-schema", "mem-bw-schema")]),
     "ps": flag_table(_HELP + [Flag("format", ("f", "format"), True, default="table")]),
