@@ -11,7 +11,6 @@ from conformance.framework import (
     case,
     check,
     expect_eq,
-    mounts_under,
     pid_alive,
     runtime_error,
     sh,
@@ -123,7 +122,7 @@ def create_failure(ctx: Ctx) -> None:
     p = ctx.create_raw(b, cid)
     check(p.returncode != 0, "create with a missing bind source succeeded")
     check(ctx.rt.state(cid).returncode != 0, "state of the failed container succeeds")
-    check(not mounts_under(b.path), "mounts left under the bundle")
+    check(not b.foreign_mounts(), "mounts left under the bundle")
 
 
 @case("lifecycle.create_no_config",
@@ -263,5 +262,5 @@ def delete_releases(ctx: Ctx) -> None:
     left = [str(d) for d in dirs if d.exists()]
     if left:
         raise Fail(f"cgroup dirs left: {left[:2]}")
-    check(not mounts_under(b.path), "mounts left under the bundle")
+    check(not b.foreign_mounts(), "mounts left under the bundle")
 

@@ -414,6 +414,11 @@ class Ctx:
             for pid, _ in processes_in(b.path):
                 problems.append(f"process {pid} inside bundle")
                 _kill(pid)
+        for b in self.bundles:
+            # the bundle's own overlay rootfs is ours, not the runtime's: unmount it
+            # before looking for what the runtime left mounted
+            for err in b.close():
+                problems.append(f"bundle overlay: {err}")
         mnts = mounts_under(self.dir)
         if mnts:
             problems.append(f"mounts left: {mnts}")

@@ -12,8 +12,9 @@ patchbpf):
   listenerPath;
 - a syscall name this libseccomp does not know is skipped (a debug note), not an error;
 - a rule whose action equals the default action is skipped (libseccomp refuses it);
-- errnoRet defaults to EPERM for SCMP_ACT_ERRNO and SCMP_ACT_TRACE and is ignored
-  for other actions; defaultErrnoRet likewise for the default action;
+- errnoRet defaults to EPERM for SCMP_ACT_ERRNO and SCMP_ACT_TRACE and is an error
+  on any other action (the spec's MUST; runc 1.1.5 ignores it); defaultErrnoRet
+  likewise for the default action;
 - args: if two conditions name the same argument index, each condition becomes
   its own rule (OR); otherwise all conditions go in one rule (AND);
 - more than 32 syscall names: libseccomp's binary-tree optimisation;
@@ -113,6 +114,10 @@ def _action(name: object, errno_ret: object, field: str, errno_field: str) -> in
     base, takes_errno = ACTIONS[name]
     if errno_ret is not None:
         _uint(errno_ret, 0xFFFF, "errnoRet", errno_field)
+        if not takes_errno:
+            # runtime-spec: "When the action doesn't support an errno, the runtime MUST
+            # print an error and fail."
+            raise ConfigError(f"{name} does not take an errno", errno_field)
     return action_value(base, errno_ret if takes_errno else None)  # type: ignore[arg-type]
 
 

@@ -136,9 +136,14 @@ def test_default_errno_ret_and_trace():
     t = comp.translate({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
         {"names": ["mkdir"], "action": "SCMP_ACT_TRACE"},
         {"names": ["rmdir"], "action": "SCMP_ACT_TRACE", "errnoRet": 5},
-        {"names": ["read"], "action": "SCMP_ACT_KILL_PROCESS", "errnoRet": 5}]})
+        {"names": ["read"], "action": "SCMP_ACT_KILL_PROCESS"}]})
     assert [r.action for r in t.rules] == [ACT_TRACE | errno.EPERM, ACT_TRACE | 5,
                                            ACT_KILL_PROCESS]
+    # the spec: an errnoRet on an action without an errno MUST fail
+    with pytest.raises(ConfigError) as e:
+        comp.translate({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["read"], "action": "SCMP_ACT_KILL_PROCESS", "errnoRet": 5}]})
+    assert e.value.field == "linux.seccomp.syscalls[0].errnoRet"
 
 
 def test_args_same_index_become_separate_rules():
