@@ -447,6 +447,11 @@ def test_trap_and_kill_thread_sigsys(action):
 
 # --- the same filter as runc ------------------------------------------------------------------
 
+def _proc_state(pid: int) -> str:
+    data = Path(f"/proc/{pid}/stat").read_bytes()
+    return data[data.rindex(b")") + 2:].split()[0].decode()
+
+
 def _ptrace_get_filter(pid: int) -> bytes:
     # Wait until runc's init has exec'd the (single-threaded) sleep: attaching to the
     # multi-threaded Go init while it execs races with de_thread.
@@ -458,7 +463,6 @@ def _ptrace_get_filter(pid: int) -> bytes:
     ptrace.restype = ctypes.c_long
     ptrace.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
     PTRACE_ATTACH, PTRACE_DETACH, PTRACE_SECCOMP_GET_FILTER = 16, 17, 0x420C
-    WALL = 0x40000000
     # right after the exec the kernel may still refuse (EPERM while the old mm goes):
     # retry a bounded number of times rather than fail on a busy machine
     for _ in range(100):
@@ -470,7 +474,9 @@ def _ptrace_get_filter(pid: int) -> bytes:
     else:
         raise AssertionError(f"PTRACE_ATTACH kept failing: {os.strerror(err)}")
     try:
-        while os.waitpid(pid, os.WNOHANG | WALL) == (0, 0):  # never block: fail instead
+        # Poll the state, not waitpid: the suite's zombie reaper (tests/support/reaper.py)
+        # may collect the stop report before we do.
+        while _proc_state(pid) != "t":
             assert time.monotonic() < deadline, "the tracee never stopped"
             time.sleep(0.01)
         n = ptrace(PTRACE_SECCOMP_GET_FILTER, pid, None, None)
