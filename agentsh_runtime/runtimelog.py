@@ -10,8 +10,6 @@ import os
 import sys
 import time
 
-from . import jsonio
-
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 
 
@@ -28,6 +26,8 @@ class RuntimeLog:
         self._fd = -1
 
     def _line(self, level: str, msg: str) -> str:
+        from . import jsonio
+
         if self.fmt == "json":
             return jsonio.dumps({"level": level, "msg": msg, "time": _now()}) + "\n"
         return f'time="{_now()}" level={level} msg={jsonio.dumps(msg)}\n'

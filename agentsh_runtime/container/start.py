@@ -7,7 +7,6 @@ import time
 
 from ..errors import ContainerError
 from ..linux import proc
-from . import notify
 from . import state as st
 from .options import GlobalOptions
 
@@ -20,10 +19,13 @@ def start(g: GlobalOptions, cid: str) -> None:
             raise ContainerError("cannot start a container that has stopped", "id")
         if status != "created":
             raise ContainerError("cannot start an already running container", "id")
-        host = notify.host_socket()
+        host = os.environ.get("NOTIFY_SOCKET")
         sock = None
-        if host and os.path.isdir(os.path.join(state.dir, notify.DIR)):
-            sock = notify.bind(state.dir)
+        if host:
+            from . import notify
+
+            if os.path.isdir(os.path.join(state.dir, notify.DIR)):
+                sock = notify.bind(state.dir)
         release_fifo(state)
         after_start(g, state)
         if sock is not None:
