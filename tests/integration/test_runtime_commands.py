@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 
 from tests.support.bundle import is_runc
@@ -131,3 +132,29 @@ def test_features_document(runtime):
     if not is_runc():
         assert "time" in linux["namespaces"]
         assert "dev.agentsh.policy" in doc["annotations"]["dev.agentsh.runtime.annotations"]
+
+
+def test_events_stream_reports_oom(runtime, bundle, cid):
+    # a child hogs memory past the limit and is OOM-killed; the init lives on
+    bundle.update(args=["sh", "-c", "sleep 0.5; (x=$(head -c 64m /dev/zero | tr '\\0' a)); "
+                                    "sleep 1000"])
+    bundle.linux["resources"] = {"memory": {"limit": 16 << 20, "swap": 16 << 20}}
+    res = runtime.create(bundle, cid)
+    assert res.returncode == 0, res.stderr
+    argv = runtime.global_args() + ["events", "--interval", "200ms", cid]
+    out = bundle.file("events.out")
+    with open(out, "w") as f:
+        ev = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT)
+    try:
+        assert runtime.start(cid).returncode == 0
+        deadline = time.monotonic() + 20
+        while '"type":"oom"' not in out.read_text().replace(" ", ""):
+            assert time.monotonic() < deadline, out.read_text()[-2000:]
+            assert ev.poll() is None, out.read_text()[-2000:]
+            time.sleep(0.1)
+        lines = [json.loads(x) for x in out.read_text().splitlines() if x.strip()]
+        assert any(x["type"] == "stats" and x["id"] == cid for x in lines)
+        assert any(x["type"] == "oom" and x["id"] == cid for x in lines)
+    finally:
+        ev.kill()
+        ev.wait()
