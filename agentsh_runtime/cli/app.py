@@ -95,6 +95,38 @@ def features_cmd() -> None:
     click.echo(json.dumps(features(), indent=2))
 
 
+@cli.command("install")
+@click.option("--engine", required=True, type=click.Choice(["podman", "containerd", "docker"]),
+              help="which engine's config to register agentsh-runtime in")
+@click.option("--config", "config_path", help="the config file (default: the engine's "
+              "system file)")
+@click.option("--binary", help="the agentsh-runtime executable to register (default: this "
+              "one)")
+@click.option("--default-policy", "policy", help="docker: pass --default-policy in "
+              "runtimeArgs (Docker 20.10 cannot set annotations)")
+@click.option("--make-default", is_flag=True, help="docker: make it the default runtime")
+@click.option("--dry-run", is_flag=True, help="print the change, write nothing")
+def install_cmd(engine: str, config_path: str | None, binary: str | None, policy: str | None,
+                make_default: bool, dry_run: bool) -> None:
+    """Register agentsh-runtime (as `agentsh`) in an engine's config: shows the diff,
+    keeps a backup of the old file."""
+    from ..install import apply
+
+    path = config_path or apply.DEFAULT_PATHS[engine]
+    exe = binary or os.path.realpath(sys.argv[0])
+    old, new = apply.plan(engine, path, exe, policy, make_default)
+    if old == new:
+        click.echo(f"{path}: already registered, nothing to change")
+        return
+    click.echo(apply.diff(path, old, new), nl=False)
+    if dry_run:
+        click.echo("(dry run: nothing written)")
+        return
+    backup = apply.write(path, old, new)
+    click.echo(f"wrote {path}" + (f" (backup: {backup})" if backup else ""))
+    click.echo(f"next: {apply.NEXT_STEPS[engine]}")
+
+
 @cli.command("checkpoint", context_settings=_PASS)
 def checkpoint_cmd() -> None:
     """Not supported (CRIU)."""

@@ -1,0 +1,1 @@
+"""Registering agentsh-runtime with podman, containerd and Docker (`agentsh-runtime install`)."""
