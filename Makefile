@@ -33,3 +33,7 @@ bench: setup
 .PHONY: conformance
 conformance: setup
 	$(VENV)/bin/python -m conformance.run
+
+.PHONY: deb
+deb: setup
+	@packaging/deb/build.sh dist
