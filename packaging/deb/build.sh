@@ -29,7 +29,7 @@ rm -rf "$SITE/bin"
 "$PY" -I - "$SITE" <<'PYEOF'
 import importlib.metadata as md, os, shutil, sys
 site = sys.argv[1]
-for dist in ("click", "PyYAML", "structlog", "pyseccomp"):
+for dist in ("click", "PyYAML", "structlog", "pyseccomp", "google-re2"):
     d = md.distribution(dist)
     for f in d.files or []:
         if f.suffix == ".pyc" or str(f).startswith(("..", "/")) or "/bin/" in f"/{f}":
