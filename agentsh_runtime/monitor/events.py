@@ -1,0 +1,121 @@
+"""Audit events: one JSON object per line in a persistent, rotated, size-capped log.
+
+The monitor is the only writer of a container's log. Writes are buffered and flushed
+in batches (on a timer, on a full buffer, on approval events, at exit), so a decision
+path costs an append to a list. The log outlives `delete` (podman run --rm loses
+nothing); `agentsh-runtime audit ID` reads it back.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+DEFAULT_DIR = "/var/log/agentsh-runtime"
+MAX_FILE_BYTES = 8 << 20  # rotate past this
+KEEP_ROTATED = 4  # ID.jsonl.1 .. ID.jsonl.4: at most ~40 MiB per container
+FLUSH_EVERY = 0.2  # seconds
+FLUSH_EVENTS = 256
+
+
+def rfc3339(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e6):06d}Z"
+
+
+def log_path(events_dir: str, container_id: str) -> str:
+    return os.path.join(events_dir, f"{container_id}.jsonl")
+
+
+def safe_extra_name(name: str) -> str | None:
+    """`dev.agentsh.events`: a file name inside the events dir, never a path out of it."""
+    base = os.path.basename(name.strip())
+    if not base or base in (".", "..") or base != name.strip() or "\x00" in base:
+        return None
+    return base if base.endswith(".jsonl") else base + ".jsonl"
+
+
+class EventWriter:
+    def __init__(self, events_dir: str, container_id: str, extra_name: str | None = None,
+                 max_file_bytes: int = MAX_FILE_BYTES, keep: int = KEEP_ROTATED) -> None:
+        import structlog
+
+        os.makedirs(events_dir, 0o700, exist_ok=True)
+        self.container_id = container_id
+        self.paths = [log_path(events_dir, container_id)]
+        if extra_name:
+            self.paths.append(os.path.join(events_dir, extra_name))
+        self.max_file_bytes = max_file_bytes
+        self.keep = keep
+        self._buf: list[str] = []
+        self._last_flush = time.monotonic()
+        self._seq = 0
+        self._dropped = 0
+        # structlog renders the event dicts: the same processors as our runtime logs
+        self._render = structlog.processors.JSONRenderer(sort_keys=False)
+
+    def emit(self, type_: str, **fields: object) -> dict:
+        now = time.time()
+        self._seq += 1
+        event = {"id": f"{self.container_id[:12]}-{int(now * 1e6):x}-{self._seq}",
+                 "timestamp": rfc3339(now), "type": type_,
+                 "container_id": self.container_id}
+        event.update({k: v for k, v in fields.items() if v is not None})
+        self._buf.append(self._render(None, "", event) + "\n")
+        if len(self._buf) >= FLUSH_EVENTS:
+            self.flush()
+        return event
+
+    def maybe_flush(self) -> None:
+        if self._buf and time.monotonic() - self._last_flush >= FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last_flush = time.monotonic()
+        if not self._buf:
+            return
+        data = "".join(self._buf).encode()
+        self._buf.clear()
+        for path in self.paths:
+            self._append(path, data)
+
+    def _append(self, path: str, data: bytes) -> None:
+        try:
+            size = os.path.getsize(path)
+        except FileNotFoundError:
+            size = 0
+        if size + len(data) > self.max_file_bytes:
+            self._rotate(path)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, data)
+        except OSError:
+            self._dropped += 1  # a full disk must not stop enforcement
+        finally:
+            os.close(fd)
+
+    def _rotate(self, path: str) -> None:
+        for i in range(self.keep, 0, -1):
+            src = path if i == 1 else f"{path}.{i - 1}"
+            if os.path.exists(src):
+                os.replace(src, f"{path}.{i}")
+
+
+def remove_older_than(events_dir: str, days: float) -> list[str]:
+    """audit.retention_days: drop event files not written to for that long."""
+    cutoff = time.time() - days * 86400
+    removed = []
+    try:
+        names = os.listdir(events_dir)
+    except FileNotFoundError:
+        return removed
+    for name in names:
+        if ".jsonl" not in name:
+            continue
+        path = os.path.join(events_dir, name)
+        try:
+            if os.path.getmtime(path) < cutoff:
+                os.unlink(path)
+                removed.append(path)
+        except FileNotFoundError:
+            continue
+    return removed
