@@ -98,8 +98,6 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
         fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
         cgroups = CgroupSet.plan(spec.linux.cgroups_path, opts.id, g.systemd_cgroup)
         cgroups.create()
-        for warning in cgroups.apply_resources(spec.linux.resources):
-            g.log.warning(warning)
         if opts.console_socket:
             console_fd = _connect_console(opts.console_socket)
         elif opts.console_fd >= 0:
@@ -109,6 +107,12 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
         preserve, extra_env = _listen_fds_env(opts.preserve_fds)
         plan = make_plan(spec, opts, cgroups, fifo_fd, console_fd, preserve, extra_env)
         plan.log = g.log
+
+        def apply_limits() -> None:
+            for warning in cgroups.apply_resources(spec.linux.resources):
+                g.log.warning(warning)
+
+        plan.on_cgroup = apply_limits
         hook_state = {"ociVersion": OCI_VERSION, "id": opts.id, "status": "creating",
                       "pid": 0, "bundle": bundle, "annotations": spec.annotations}
         plan.child_opts.hook_state = hook_state
@@ -167,6 +171,12 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
             except OSError:
                 pass
         if cgroups is not None:
+            # whatever got into the container's cgroups goes with it
+            for stray in cgroups.pids():
+                try:
+                    os.kill(stray, 9)
+                except OSError:
+                    pass
             _quiet(cgroups.destroy)
         st.remove_state_dir(state_dir)
         raise

@@ -21,7 +21,8 @@ from .channel import Channel
 class LaunchPlan:
     __slots__ = ("join", "unshare", "new_userns", "uid_maps", "gid_maps", "cgroups",
                  "child_main", "time_offsets", "cgroupns_in_child", "on_mounted", "log",
-                 "unified_self", "child_opts", "on_seccomp_fd")
+                 "unified_self", "child_opts", "on_seccomp_fd",
+                 "on_cgroup")
 
     def __init__(self, child_main, join: list[tuple[str, str]] | None = None,  # noqa: ANN001
                  unshare: int = 0, new_userns: bool = False, uid_maps: str = "",
@@ -45,6 +46,10 @@ class LaunchPlan:
         # callable(pid_b, fd number in B) that takes B's seccomp listener fd and hands
         # it to the agent at listenerPath; B waits for our `seccomp_ok`.
         self.on_seccomp_fd = None
+        # callable() run once A is in its cgroups, before anything else happens in
+        # them: linux.resources go in then, as runc does (a limit below what is already
+        # used is refused with EBUSY, instead of OOM-killing the init later).
+        self.on_cgroup = None
 
 
 def report_error(chan: Channel, err: BaseException) -> None:
@@ -116,6 +121,10 @@ def launch(plan: LaunchPlan) -> int:
                 if plan.on_mounted is not None:
                     plan.on_mounted(pid_b)
                 chan.send({"type": "continue", "pid": pid_b})
+            elif kind == "cgroup":
+                if plan.on_cgroup is not None:
+                    plan.on_cgroup()
+                chan.send({"type": "cgroup_ok"})
             elif kind == "seccomp_fd":
                 if plan.on_seccomp_fd is None:
                     raise SetupError("unexpected seccomp listener", "linux.seccomp")
@@ -215,6 +224,11 @@ def _stage_a(plan: LaunchPlan, chan: Channel, unified_fd: int) -> None:
         plan.cgroups.enter_v1_self()
         if plan.unified_self:
             plan.cgroups.enter_unified(0)
+        if plan.on_cgroup is not None:
+            chan.send({"type": "cgroup"})
+            msg = chan.recv()
+            if not msg or msg.get("type") != "cgroup_ok":
+                raise SetupError("the runtime went away while setting cgroup limits")
     joins = dict(plan.join)
     if "user" in joins:
         ns.setns_path(joins.pop("user"), "user")

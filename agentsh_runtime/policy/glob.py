@@ -1,0 +1,247 @@
+"""Globs as POLICY.md defines them, compiled to RE2 (Latin-1) patterns.
+
+`*` a run of characters without the separator, `**` anything including the
+separator, `?` one character but the separator, `[abc]`, `[a-z]`, `[!a]` (one
+character, never the separator), `{a,b}` (alternatives, may nest and hold globs),
+`\\x` the character x itself. Separator: `/` for paths, `.` for domains, none for
+command basenames and environment names (then `*` and `**` are the same).
+The whole text must match: `/workspace/**` matches `/workspace/` and below, not
+`/workspace` itself.
+
+Matching works on bytes (paths are bytes on Linux): a pattern's literal
+characters are their UTF-8 bytes, `?` and `[!a]` take one UTF-8 sequence.
+"""
+
+from __future__ import annotations
+
+from .regex import Regex, RegexSet
+
+SPECIAL = frozenset("*?[{\\")
+# characters a variable's value is escaped for before it is spliced into a glob
+ESCAPE = frozenset("*?[]{}\\,")
+MAX_BRACE_DEPTH = 16
+
+__all__ = ["GlobError", "translate", "literal", "escape", "GlobSet", "Glob"]
+
+
+class GlobError(ValueError):
+    """The glob is malformed (unclosed `[` or `{`, trailing `\\`, bad range)."""
+
+
+def escape(text: str) -> str:
+    """`text` as a glob that matches exactly `text`."""
+    return "".join("\\" + c if c in ESCAPE else c for c in text)
+
+
+def literal(glob: str) -> str | None:
+    """The one string `glob` matches when it has no wildcard, else None."""
+    if not any(c in SPECIAL for c in glob):
+        return glob
+    out: list[str] = []
+    i, n = 0, len(glob)
+    while i < n:
+        c = glob[i]
+        if c == "\\":
+            if i + 1 >= n:
+                return None
+            out.append(glob[i + 1])
+            i += 2
+        elif c in SPECIAL:
+            return None
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _byte(b: int) -> str:
+    c = chr(b)
+    if c.isascii() and (c.isalnum() or c == "_"):
+        return c
+    return f"\\x{b:02x}"
+
+
+def _lit(ch: str) -> str:
+    return "".join(_byte(b) for b in ch.encode("utf-8", "surrogateescape"))
+
+
+_ANY = "(?s:.*)"
+_UTF8_TAIL = r"[\xc0-\xff][\x80-\xbf]*|[\x80-\xbf]"
+
+
+def _nosep_run(sep: str | None) -> str:
+    return _ANY if sep is None else f"[^{_byte(ord(sep))}]*"
+
+
+def _one(sep: str | None) -> str:
+    excl = "" if sep is None else _byte(ord(sep))
+    return f"(?:[^{excl}\\x80-\\xff]|{_UTF8_TAIL})"
+
+
+def translate(glob: str, sep: str | None) -> str:
+    """The RE2 pattern (Latin-1, to be matched anchored at both ends) for `glob`."""
+    end, out = _seq(glob, 0, sep, 0)
+    if end != len(glob):  # pragma: no cover - _seq consumes everything at depth 0
+        raise GlobError(f"unexpected {glob[end]!r} at {end}")
+    return out
+
+
+def _seq(g: str, i: int, sep: str | None, depth: int) -> tuple[int, str]:
+    parts: list[str] = []
+    n = len(g)
+    while i < n:
+        c = g[i]
+        if depth and c in ",}":
+            return i, "".join(parts)
+        if c == "*":
+            j = i
+            while j < n and g[j] == "*":
+                j += 1
+            parts.append(_ANY if j - i >= 2 else _nosep_run(sep))
+            i = j
+        elif c == "?":
+            parts.append(_one(sep))
+            i += 1
+        elif c == "[":
+            i, cls = _class(g, i, sep)
+            parts.append(cls)
+        elif c == "{":
+            if depth >= MAX_BRACE_DEPTH:
+                raise GlobError(f"braces nested deeper than {MAX_BRACE_DEPTH}")
+            start = i
+            i += 1
+            alts: list[str] = []
+            while True:
+                i, alt = _seq(g, i, sep, depth + 1)
+                alts.append(alt)
+                if i >= n:
+                    raise GlobError(f"unclosed '{{' at {start}")
+                if g[i] == "}":
+                    i += 1
+                    break
+                i += 1  # ','
+            parts.append("(?:" + "|".join(alts) + ")")
+        elif c == "\\":
+            if i + 1 >= n:
+                raise GlobError("trailing backslash")
+            parts.append(_lit(g[i + 1]))
+            i += 2
+        else:
+            parts.append(_lit(c))
+            i += 1
+    return i, "".join(parts)
+
+
+def _class(g: str, i: int, sep: str | None) -> tuple[int, str]:
+    start = i
+    n = len(g)
+    i += 1
+    neg = i < n and g[i] == "!"
+    if neg:
+        i += 1
+    items: list[tuple[str, str]] = []
+    while True:
+        if i >= n:
+            raise GlobError(f"unclosed '[' at {start}")
+        c = g[i]
+        if c == "]":
+            break
+        if c == "\\":
+            i += 1
+            if i >= n:
+                raise GlobError(f"unclosed '[' at {start}")
+            c = g[i]
+        i += 1
+        if i + 1 < n and g[i] == "-" and g[i + 1] != "]":
+            hi = g[i + 1]
+            i += 2
+            if hi == "\\":
+                if i >= n:
+                    raise GlobError(f"unclosed '[' at {start}")
+                hi = g[i]
+                i += 1
+            if hi < c:
+                raise GlobError(f"bad range {c}-{hi} at {start}")
+            items.append((c, hi))
+        else:
+            items.append((c, c))
+    i += 1  # ']'
+    if not items:
+        raise GlobError(f"empty character class at {start}")
+    ascii_parts: list[str] = []
+    wide: list[str] = []
+    for lo, hi in items:
+        if lo.isascii() and hi.isascii():
+            ascii_parts.append(_byte(ord(lo)) if lo == hi else f"{_byte(ord(lo))}-{_byte(ord(hi))}")
+        elif lo == hi:
+            wide.append(_lit(lo))
+        else:
+            raise GlobError(f"a range of non-ASCII characters is not supported, at {start}")
+    if neg:
+        if wide:
+            raise GlobError(f"[!...] with non-ASCII characters is not supported, at {start}")
+        excl = "".join(ascii_parts) + ("" if sep is None else _byte(ord(sep)))
+        return i, f"(?:[^{excl}\\x80-\\xff]|{_UTF8_TAIL})"
+    alts = []
+    if ascii_parts:
+        alts.append("[" + "".join(ascii_parts) + "]")
+    alts.extend(wide)
+    return i, alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+
+class Glob:
+    """One glob, compiled alone (for a rule with a single pattern to test)."""
+
+    __slots__ = ("glob", "_lit", "_rx", "fold")
+
+    def __init__(self, glob: str, sep: str | None, fold: bool = False) -> None:
+        if fold:
+            glob = glob.lower()
+        self.glob = glob
+        self.fold = fold
+        self._lit = literal(glob)
+        self._rx = None if self._lit is not None else Regex(translate(glob, sep), True, True)
+
+    def match(self, text: str) -> bool:
+        if self.fold:
+            text = text.lower()
+        if self._lit is not None:
+            return text == self._lit
+        return self._rx.test(text.encode("utf-8", "surrogateescape"))
+
+
+class GlobSet:
+    """Globs each tagged with an owner (a rule index); `mask(text)` is the bitmask
+    (bit i for owner i) of the owners with at least one glob matching `text`.
+
+    Literal globs are a dict lookup; the rest are one RegexSet."""
+
+    __slots__ = ("_literals", "_set", "_bits", "fold", "empty")
+
+    def __init__(self, items: list[tuple[str, int]], sep: str | None,
+                 fold: bool = False) -> None:
+        self.fold = fold
+        self._literals: dict[str, int] = {}
+        patterns: list[str] = []
+        self._bits: list[int] = []
+        for glob, owner in items:
+            if fold:
+                glob = glob.lower()
+            lit = literal(glob)
+            if lit is not None:
+                self._literals[lit] = self._literals.get(lit, 0) | (1 << owner)
+            else:
+                patterns.append(translate(glob, sep))
+                self._bits.append(1 << owner)
+        self._set = RegexSet(patterns) if patterns else None
+        self.empty = not items
+
+    def mask(self, text: str) -> int:
+        if self.fold:
+            text = text.lower()
+        m = self._literals.get(text, 0)
+        if self._set is not None:
+            bits = self._bits
+            for i in self._set.matches(text.encode("utf-8", "surrogateescape")):
+                m |= bits[i]
+        return m
