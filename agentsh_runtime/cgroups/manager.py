@@ -67,22 +67,36 @@ class CgroupSet:
 
     def create(self) -> None:
         for key, path in self.paths.items():
-            missing: list[str] = []
-            p = path
-            while not os.path.isdir(p):
-                missing.append(p)
-                p = os.path.dirname(p)
-            for d in reversed(missing):
+            # A delete may remove an empty parent (ours, or an engine's like /docker)
+            # between our isdir and mkdir: walk again when a parent vanished.
+            for attempt in range(5):
                 try:
-                    os.mkdir(d, 0o755)
-                except FileExistsError:
-                    continue
-                except OSError as e:
-                    raise SetupError(f"cannot create cgroup {d}: {e.strerror}",
-                                     "linux.cgroupsPath") from e
-                self.created.append(d)
-                if key == "cpuset":
-                    _inherit_cpuset(d)
+                    self._make_dirs(key, path)
+                    break
+                except FileNotFoundError:
+                    if attempt == 4:
+                        raise SetupError(f"cannot create cgroup {path}: its parent keeps "
+                                         "disappearing", "linux.cgroupsPath") from None
+
+    def _make_dirs(self, key: str, path: str) -> None:
+        missing: list[str] = []
+        p = path
+        while not os.path.isdir(p):
+            missing.append(p)
+            p = os.path.dirname(p)
+        for d in reversed(missing):
+            try:
+                os.mkdir(d, 0o755)
+            except FileExistsError:
+                continue
+            except FileNotFoundError:
+                raise
+            except OSError as e:
+                raise SetupError(f"cannot create cgroup {d}: {e.strerror}",
+                                 "linux.cgroupsPath") from e
+            self.created.append(d)
+            if key == "cpuset":
+                _inherit_cpuset(d)
 
     def join(self, pid: int) -> None:
         for key in self.paths:

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     from ..runtimelog import RuntimeLog
 
-    log = RuntimeLog()
+    log = _early_log(args)
     try:
         gvals, rest = a.parse(args, a.GLOBAL_FLAGS)
         log = RuntimeLog(gvals["log"], gvals["log_format"] or "text",  # type: ignore[arg-type]
@@ -46,7 +46,10 @@ def main(argv: list[str] | None = None) -> int:
             from .app import click_main
 
             return click_main(args)
-        return dispatch(gvals, rest[0], rest[1:], log)
+        log.debug(f"agentsh-runtime {__version__}: {' '.join(args)}")
+        code = dispatch(gvals, rest[0], rest[1:], log)
+        log.debug(f"{rest[0]} done: exit {code}")
+        return code
     except AgentshError as e:
         log.error(str(e) if not isinstance(e, UsageError) else e.reason)
         return 1
@@ -62,6 +65,32 @@ def main(argv: list[str] | None = None) -> int:
             log.debug(traceback.format_exc())
         log.error(f"internal error: {type(e).__name__}: {e}")
         return 1
+
+
+def _early_log(args: list[str]):  # noqa: ANN202
+    """The log the caller asked for, found before the full parse can fail: a bad flag
+    must reach --log too (the shim reports only what is in log.json)."""
+    from ..runtimelog import RuntimeLog
+
+    path, fmt, debug = None, "text", False
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        name, eq, value = arg.partition("=")
+        if name in ("--log", "-log", "--log-format", "-log-format"):
+            if not eq:
+                value = args[i] if i < len(args) else ""
+                i += 1
+            if name.endswith("format"):
+                fmt = value if value in ("text", "json") else "text"
+            else:
+                path = value or None
+        elif arg in ("--debug", "-debug"):
+            debug = True
+        elif not arg.startswith("-"):
+            break  # the command: global flags end here
+    return RuntimeLog(path, fmt, debug)
 
 
 def _globals(gvals: dict, log):  # noqa: ANN001, ANN202

@@ -98,6 +98,7 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
         fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
         cgroups = CgroupSet.plan(spec.linux.cgroups_path, opts.id, g.systemd_cgroup)
         cgroups.create()
+        g.log.debug(f"cgroups: {' '.join(cgroups.paths.values())}")
         if opts.console_socket:
             console_fd = _connect_console(opts.console_socket)
         elif opts.console_fd >= 0:
@@ -142,6 +143,8 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
                 run_hooks_logged(spec.hooks, "poststop",
                                  dict(hook_state, status="stopped", pid=0), g.log.warning)
             raise
+        g.log.debug(f"container {opts.id}: init pid {pid}, namespaces "
+                    f"{','.join(sorted(spec.linux.namespaces)) or 'none'}, waiting for start")
         data = {
             "ociVersion": OCI_VERSION,
             "id": opts.id,
