@@ -104,12 +104,8 @@ fi
 
 # -- the agentsh-runtime command: a lean `python -IS` launcher, not pip's script -----
 # (pip's console script imports re and runs site: ~8 ms more on every engine call)
-if ! grep -q "agentsh-runtime launcher" "$VENV/bin/agentsh-runtime" 2>/dev/null; then
-    say "launcher: writing $VENV/bin/agentsh-runtime"
-    "$VENV/bin/python" -I -m agentsh_runtime.cli.launcher "$VENV/bin/agentsh-runtime"
-else
-    say "launcher: $VENV/bin/agentsh-runtime ok"
-fi
+say "launcher: writing $VENV/bin/agentsh-runtime"
+"$VENV/bin/python" -I -m agentsh_runtime.cli.launcher "$VENV/bin/agentsh-runtime"
 # Byte-compile once: the launcher runs with -I, so later runs load .pyc files.
 "$VENV/bin/python" -I -m compileall -q agentsh_runtime >/dev/null
 

@@ -40,16 +40,7 @@ for dist in ("click", "PyYAML", "structlog", "pyseccomp", "google-re2"):
         shutil.copy2(src, dst)
 PYEOF
 
-cat > "$STAGE/usr/bin/agentsh-runtime" <<'LAUNCHER'
-#!/usr/bin/python3 -IS
-# agentsh-runtime launcher (Debian package): the library lives in ../lib/agentsh-runtime
-import os
-import sys
-sys.path[0:0] = [os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))),
-                              "lib", "agentsh-runtime", "site")]
-from agentsh_runtime.cli.entry import main
-sys.exit(main())
-LAUNCHER
+"$PY" -I -c 'import sys; sys.path.insert(0, sys.argv[1]); from agentsh_runtime.cli.launcher import packaged_launcher_text as t; open(sys.argv[2], "w").write(t())' "$REPO" "$STAGE/usr/bin/agentsh-runtime"
 chmod 755 "$STAGE/usr/bin/agentsh-runtime"
 
 cp "$REPO/packaging/podman/containers.conf" "$STAGE/usr/share/agentsh-runtime/podman-containers.conf"
