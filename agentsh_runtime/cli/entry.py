@@ -99,7 +99,8 @@ def _globals(gvals: dict, log):  # noqa: ANN001, ANN202
 
     return GlobalOptions(root=gvals["root"] or default_root(), log=log,
                          systemd_cgroup=bool(gvals["systemd_cgroup"]),
-                         debug=bool(gvals["debug"]), default_policy=gvals["default_policy"])
+                         debug=bool(gvals["debug"]), default_policy=gvals["default_policy"],
+                         admin_config=gvals["admin_config"])
 
 
 def _one_id(cmd: str, pos: list[str]) -> str:

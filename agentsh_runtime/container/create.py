@@ -82,12 +82,24 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
     bundle = os.path.abspath(opts.bundle)
     spec = load_bundle(bundle)
     check_spec(spec, opts)
+    policy = None
+    from .policy_setup import wants_policy
+
+    if wants_policy(spec, g.default_policy):
+        from .policy_setup import apply_to_spec, resolve
+
+        policy = resolve(spec, g.default_policy, g.admin_config)
+        if policy is not None:
+            apply_to_spec(policy, spec)
+            for warning in policy.warnings:
+                g.log.warning(warning)
     from ..init.process import unknown_capabilities
 
     for warning in unapplied_fields(spec) + unknown_capabilities(spec.process):
         g.log.warning(warning)
     state_dir = st.make_state_dir(g.root, opts.id)
     cgroups: CgroupSet | None = None
+    monitor: list = []  # [pid, hand-off socket] once started
     console_fd = -1
     fifo_fd = -1
     pid = 0
@@ -106,6 +118,10 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
         if notify.host_socket():
             notify.prepare(spec, state_dir)
         preserve, extra_env = _listen_fds_env(opts.preserve_fds)
+        if policy is not None:
+            from ..monitor.start import start_monitor
+
+            monitor.extend(start_monitor(opts.id, policy, state_dir))
         plan = make_plan(spec, opts, cgroups, fifo_fd, console_fd, preserve, extra_env)
         plan.log = g.log
 
@@ -120,9 +136,12 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
         if spec.linux.seccomp:
             from ..seccomp import prepare as seccomp_prepare
 
-            prepared = seccomp_prepare(spec.linux.seccomp)
+            prepared = seccomp_prepare(spec.linux.seccomp,
+                                       notify=policy.notify if policy else ())
             plan.child_opts.seccomp = prepared
-            if prepared is not None and prepared.needs_listener:
+            if prepared is not None and prepared.needs_listener and policy and policy.notify:
+                plan.on_seccomp_fd = _to_monitor(monitor)
+            elif prepared is not None and prepared.needs_listener:
                 from .launch import make_listener_handoff
 
                 plan.on_seccomp_fd = make_listener_handoff(
@@ -161,6 +180,20 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
         }
         if any(spec.hooks.values()):
             data["hooks"] = spec.hooks
+        if policy is not None:
+            from ..linux.proc import start_time
+
+            mon_pid, handoff = monitor
+            if not policy.notify:
+                from ..monitor.start import hand_listener
+
+                hand_listener(handoff, None, pid)
+            handoff.close()
+            data["policy"] = {"name": policy.name, "mode": policy.mode,
+                              "notify": list(policy.notify), "events_dir": policy.events_dir}
+            data["monitor"] = {"pid": mon_pid, "start": start_time(mon_pid)}
+            with open(os.path.join(state_dir, "policy.yaml"), "w") as f:
+                f.write(policy.text)
         state = st.State(g.root, opts.id, data)
         state.save_config(spec.raw)
         state.save()
@@ -173,6 +206,12 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
                 os.kill(pid, 9)
             except OSError:
                 pass
+        if monitor:
+            try:
+                os.kill(monitor[0], 15)
+            except OSError:
+                pass
+            monitor[1].close()
         if cgroups is not None:
             # whatever got into the container's cgroups goes with it
             for stray in cgroups.pids():
@@ -187,6 +226,26 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
         for fd in (console_fd, fifo_fd):
             if fd >= 0:
                 os.close(fd)
+
+
+def _to_monitor(monitor: list):  # noqa: ANN202
+    """on_seccomp_fd for a policy: the listener goes to our monitor, not to an agent."""
+
+    def take(pid: int, fd_number: int) -> None:
+        from ..linux.seccomp import pidfd_getfd
+        from ..monitor.start import hand_listener
+
+        pidfd = os.pidfd_open(pid)
+        try:
+            fd = pidfd_getfd(pidfd, fd_number)
+        finally:
+            os.close(pidfd)
+        try:
+            hand_listener(monitor[1], fd, pid)
+        finally:
+            os.close(fd)
+
+    return take
 
 
 def _quiet(fn) -> None:  # noqa: ANN001

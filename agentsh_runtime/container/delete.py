@@ -50,7 +50,33 @@ def kill_and_wait(state: st.State, timeout: float = 10.0) -> None:
         delay = min(delay * 2, 0.02)
 
 
+def stop_monitor(state: st.State, timeout: float = 3.0) -> None:
+    """Ask the container's monitor to flush its events and exit; kill it if it won't."""
+    mon = state.data.get("monitor")
+    if not mon:
+        return
+    pid, started = int(mon.get("pid") or 0), mon.get("start")
+    if not proc.is_alive(pid, started):
+        return
+    try:
+        from ..monitor.server import request
+
+        request(state.dir, {"op": "stop"}, timeout=1.0)
+    except OSError:
+        pass
+    deadline = time.monotonic() + timeout
+    while proc.is_alive(pid, started):
+        if time.monotonic() > deadline:
+            try:
+                os.kill(pid, SIGKILL)
+            except ProcessLookupError:
+                pass
+            break
+        time.sleep(0.005)
+
+
 def destroy(g: GlobalOptions, state: st.State) -> None:
+    stop_monitor(state)
     cg = CgroupSet.from_state(state.data.get("cgroup"))
     if cg.pids():
         # processes left behind (a shared pid namespace): they go with the container

@@ -62,9 +62,15 @@ def exec_process(g: GlobalOptions, opts: ExecOptions) -> int:
             if nstype == "user" or os.stat(path).st_ino != os.stat(
                     ns.ns_path(os.getpid(), nstype)).st_ino:
                 join.append((nstype, path))
-    # the container's seccomp profile holds for exec'd processes too, as in runc
-    seccomp_cfg = (state.config().get("linux") or {}).get("seccomp")
-    prepared = seccomp_prepare(seccomp_cfg) if seccomp_cfg else None
+    # the container's seccomp profile holds for exec'd processes too, as in runc; under a
+    # policy, so do its notify rules, env filtering and capability drops
+    config = state.config()
+    seccomp_cfg = (config.get("linux") or {}).get("seccomp")
+    policy = state.data.get("policy")
+    notify = tuple(policy.get("notify") or ()) if policy else ()
+    if policy:
+        _apply_policy(state, proc_)
+    prepared = seccomp_prepare(seccomp_cfg, notify=notify) if seccomp_cfg else None
     root_fd = os.open(f"/proc/{init_pid}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     console_fd = _connect_console(opts.console_socket) if opts.console_socket else -1
     if not opts.detach:
@@ -78,7 +84,9 @@ def exec_process(g: GlobalOptions, opts: ExecOptions) -> int:
             cgroups=cgroups if cgroups.paths else None,
         )
         plan.log = g.log
-        if prepared is not None and prepared.needs_listener:
+        if prepared is not None and prepared.needs_listener and notify:
+            plan.on_seccomp_fd = _listener_to_monitor(state.dir)
+        elif prepared is not None and prepared.needs_listener:
             plan.on_seccomp_fd = make_listener_handoff(
                 prepared.listener_path, prepared.metadata,
                 {k: v for k, v in state.oci_state().items() if k != "pid"})
@@ -90,6 +98,45 @@ def exec_process(g: GlobalOptions, opts: ExecOptions) -> int:
     if opts.pid_file:
         write_pid_file(opts.pid_file, pid)
     return pid
+
+
+def _apply_policy(state: st.State, proc_: Process) -> None:
+    from ..policy.engine import Engine
+    from ..policy.load import loads as policy_loads
+    from .policy_setup import ENFORCEMENT_CAPS
+
+    try:
+        with open(os.path.join(state.dir, "policy.yaml")) as f:
+            text = f.read()
+    except OSError as e:
+        raise ContainerError(f"the container's policy is gone: {e.strerror}", "policy") from e
+    env = dict(e.split("=", 1) for e in proc_.env if "=" in e)
+    engine = Engine(policy_loads(text, "policy"), env)
+    proc_.env, _removed = engine.filter_env(proc_.env)
+    for kind, names in proc_.capabilities.items():
+        if names is not None:
+            proc_.capabilities[kind] = [c for c in names if c not in ENFORCEMENT_CAPS]
+
+
+def _listener_to_monitor(state_dir: str):  # noqa: ANN202
+    def take(pid: int, fd_number: int) -> None:
+        from ..linux.seccomp import pidfd_getfd
+        from ..monitor.server import request
+
+        pidfd = os.pidfd_open(pid)
+        try:
+            fd = pidfd_getfd(pidfd, fd_number)
+        finally:
+            os.close(pidfd)
+        try:
+            reply = request(state_dir, {"op": "add_listener", "pid": pid}, fd)
+        finally:
+            os.close(fd)
+        if not reply.get("ok"):
+            raise ContainerError(f"the policy monitor refused the process: "
+                                 f"{reply.get('error')}", "policy")
+
+    return take
 
 
 def _exec_child(proc_: Process, root_fd: int, console_fd: int, preserve_fds: int,

@@ -6,15 +6,17 @@ from ..runtimelog import RuntimeLog
 
 
 class GlobalOptions:
-    __slots__ = ("root", "log", "systemd_cgroup", "debug", "default_policy")
+    __slots__ = ("root", "log", "systemd_cgroup", "debug", "default_policy", "admin_config")
 
     def __init__(self, root: str, log: RuntimeLog, systemd_cgroup: bool = False,
-                 debug: bool = False, default_policy: str | None = None) -> None:
+                 debug: bool = False, default_policy: str | None = None,
+                 admin_config: str | None = None) -> None:
         self.root = root
         self.log = log
         self.systemd_cgroup = systemd_cgroup
         self.debug = debug
         self.default_policy = default_policy
+        self.admin_config = admin_config
 
 
 class CreateOptions:

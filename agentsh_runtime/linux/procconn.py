@@ -40,9 +40,10 @@ class ExecEvents:
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def read(self) -> list[tuple[int, int]]:
-        """(event, tgid) pairs for exec and exit events received so far."""
-        out: list[tuple[int, int]] = []
+    def read(self) -> list[tuple[int, int, int]]:
+        """(event, tgid, exit status) for exec and exit events received so far (the exit
+        status, as wait(2) encodes it, only for exit events of a thread-group leader)."""
+        out: list[tuple[int, int, int]] = []
         while True:
             try:
                 data = self.sock.recv(65536)
@@ -56,9 +57,13 @@ class ExecEvents:
                 base = off + _NLHDR + _CNHDR
                 if base + 24 <= off + length:
                     what = struct.unpack_from("=I", data, base)[0]
-                    if what in (PROC_EVENT_EXEC, PROC_EVENT_EXIT):
+                    if what == PROC_EVENT_EXEC:
                         _, tgid = struct.unpack_from("=II", data, base + 16)
-                        out.append((what, tgid))
+                        out.append((what, tgid, 0))
+                    elif what == PROC_EVENT_EXIT and base + 32 <= off + length:
+                        pid, tgid, code = struct.unpack_from("=III", data, base + 16)
+                        if pid == tgid:
+                            out.append((what, tgid, code))
                 off += (length + 3) & ~3
 
     def close(self) -> None:

@@ -537,7 +537,7 @@ class Engine:
                 for p in payloads(nm, av, self._c_wrappers):
                     if level >= MAX_DEPTH or len(out) >= MAX_CANDIDATES:
                         return None
-                    add(p[0], p, f"payload {p[0]}")
+                    add(p[0], p, "payload")
                     nxt.append(({basename(p[0]).lower()}, p))
             frontier = nxt
             level += 1
@@ -551,16 +551,16 @@ class Engine:
             return self._c_too_deep
         dmask = self._depth_mask(q.depth if q.depth is not None and q.depth >= 0 else 0)
         best: Decision | None = None
-        best_label = "path"
+        best_label = best_word = "path"
         for word, av, label in cands:
             d = self._cmd_one(word, av, dmask)
             if best is None or _STRICT[d.decision] > _STRICT[best.decision]:
-                best, best_label = d, label
+                best, best_label, best_word = d, label, word
                 if d.decision == m.DENY:
                     break
         assert best is not None
-        if best_label not in ("path",):
-            best = best._replace(detail=best_label)
+        if best_label != "path":
+            best = best._replace(detail=f"{best_label} {best_word}")
         return best
 
     # ---- unix sockets ---------------------------------------------------------------

@@ -2,11 +2,12 @@
 
 `*` a run of characters without the separator, `**` anything including the
 separator, `?` one character but the separator, `[abc]`, `[a-z]`, `[!a]` (one
-character, never the separator), `{a,b}` (alternatives, may nest and hold globs),
-`\\x` the character x itself. Separator: `/` for paths, `.` for domains, none for
-command basenames and environment names (then `*` and `**` are the same).
-The whole text must match: `/workspace/**` matches `/workspace/` and below, not
-`/workspace` itself.
+character, never the separator), `{a,b}` (alternatives, may nest and hold globs;
+an unclosed `{` is an error), `\\x` the character x itself. An unclosed `[` is
+itself, as fnmatch has it (agentsh's own policies list the command `[`).
+Separator: `/` for paths, `.` for domains, none for command basenames and
+environment names (then `*` and `**` are the same). The whole text must match:
+`/workspace/**` matches `/workspace/` and below, not `/workspace` itself.
 
 Matching works on bytes (paths are bytes on Linux): a pattern's literal
 characters are their UTF-8 bytes, `?` and `[!a]` take one UTF-8 sequence.
@@ -25,7 +26,7 @@ __all__ = ["GlobError", "translate", "literal", "escape", "GlobSet", "Glob"]
 
 
 class GlobError(ValueError):
-    """The glob is malformed (unclosed `[` or `{`, trailing `\\`, bad range)."""
+    """The glob is malformed (unclosed `{`, trailing `\\`, bad range, empty `[]`)."""
 
 
 def escape(text: str) -> str:
@@ -46,6 +47,9 @@ def literal(glob: str) -> str | None:
                 return None
             out.append(glob[i + 1])
             i += 2
+        elif c == "[" and "]" not in glob[i + 1:]:
+            out.append(c)  # an unclosed '[' is itself
+            i += 1
         elif c in SPECIAL:
             return None
         else:
@@ -142,14 +146,14 @@ def _class(g: str, i: int, sep: str | None) -> tuple[int, str]:
     items: list[tuple[str, str]] = []
     while True:
         if i >= n:
-            raise GlobError(f"unclosed '[' at {start}")
+            return start + 1, _lit("[")  # an unclosed '[' is itself (as fnmatch has it)
         c = g[i]
         if c == "]":
             break
         if c == "\\":
             i += 1
             if i >= n:
-                raise GlobError(f"unclosed '[' at {start}")
+                return start + 1, _lit("[")
             c = g[i]
         i += 1
         if i + 1 < n and g[i] == "-" and g[i + 1] != "]":
@@ -157,7 +161,7 @@ def _class(g: str, i: int, sep: str | None) -> tuple[int, str]:
             i += 2
             if hi == "\\":
                 if i >= n:
-                    raise GlobError(f"unclosed '[' at {start}")
+                    return start + 1, _lit("[")
                 hi = g[i]
                 i += 1
             if hi < c:

@@ -74,7 +74,20 @@ def _loader_class():
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class StrictLoader(base):  # type: ignore[misc, valid-type]
-        """safe_load plus an error on a key given twice (yaml.v3 refuses those too)."""
+        """safe_load plus an error on a key given twice (yaml.v3 refuses those too), and
+        YAML 1.2 scalars as agentsh's decoder reads them: only true/false are booleans
+        (`yes`, `no`, `on`, `off` stay strings: `commands: [yes]`), no timestamps."""
+
+    resolvers = {}
+    for first, entries in base.yaml_implicit_resolvers.items():
+        kept = [(tag, rx) for tag, rx in entries
+                if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
+        if kept:
+            resolvers[first] = kept
+    StrictLoader.yaml_implicit_resolvers = resolvers
+    StrictLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        list("tTfF"))
 
     def construct_mapping(loader, node, deep=False):  # noqa: ANN001, ANN202
         seen: set = set()

@@ -1,0 +1,256 @@
+"""Which policy a container gets (annotations, --default-policy, the admin config), and
+what it changes at create: env, limits, capabilities, the seccomp filter, the monitor."""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import ConfigError
+from ..spec.model import Spec
+
+ANN_POLICY = "dev.agentsh.policy"
+ANN_INLINE = "dev.agentsh.policy.inline"
+ANN_MODE = "dev.agentsh.mode"
+ANN_EVENTS = "dev.agentsh.events"
+ANN_WORKSPACE = "dev.agentsh.workspace"
+ANN_CRI_TYPE = "io.kubernetes.cri.container-type"
+ADMIN_CONFIG = "/etc/agentsh-runtime/config.yaml"
+# Capabilities that would let a workload switch enforcement off (mount over FUSE,
+# rewrite iptables, raw packets past the chain, trace the monitor, load modules/BPF).
+ENFORCEMENT_CAPS = ("CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SYS_PTRACE",
+                    "CAP_SYS_MODULE", "CAP_BPF")
+EXEC_SYSCALLS = ("execve", "execveat")
+IO_URING = ("io_uring_setup", "io_uring_enter", "io_uring_register")
+ALL_ARCHES = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+
+
+class AdminConfig:
+    __slots__ = ("default_policy", "allowed_policies", "annotations", "allow_modes",
+                 "events_dir", "policy_dirs", "allowed_capabilities")
+
+    def __init__(self, raw: dict | None = None) -> None:
+        raw = raw or {}
+        known = {"default_policy", "allowed_policies", "annotations", "allow_modes",
+                 "events_dir", "policy_dirs", "allowed_capabilities"}
+        for key in raw:
+            if key not in known:
+                raise ConfigError(f"unknown key {key!r}", f"admin-config.{key}")
+        self.default_policy: str | None = raw.get("default_policy")
+        self.allowed_policies: list[str] | None = raw.get("allowed_policies")
+        # "replace": annotations may choose any allowed policy; "none": they are ignored
+        self.annotations: str = raw.get("annotations", "replace")
+        if self.annotations not in ("replace", "none"):
+            raise ConfigError("must be replace or none", "admin-config.annotations")
+        self.allow_modes: list[str] = list(raw.get("allow_modes", ["enforce", "audit", "off"]))
+        self.events_dir: str = raw.get("events_dir", "/var/log/agentsh-runtime")
+        self.policy_dirs: list[str] = list(raw.get("policy_dirs", ["/etc/agentsh/policies"]))
+        self.allowed_capabilities: list[str] = list(raw.get("allowed_capabilities", []))
+
+
+YAML_CACHE = "/var/cache/agentsh-runtime/yaml"
+
+
+def parse_yaml_cached(text: str, field: str) -> object:
+    """YAML -> plain data, remembered as JSON by the text's sha256: importing yaml costs
+    ~15 ms here, and every container of a host usually carries the same policy."""
+    from _sha256 import sha256
+
+    from .. import jsonio
+
+    path = os.path.join(YAML_CACHE, sha256(text.encode()).hexdigest() + ".json")
+    try:
+        with open(path, "rb") as f:
+            return jsonio.loads(f.read())
+    except (OSError, ValueError):
+        pass
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        doc = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as e:
+        raise ConfigError(f"not valid YAML: {e}", field) from None
+    try:
+        data = jsonio.dumps(doc).encode()
+    except (TypeError, ValueError):
+        return doc  # dates, non-string keys...: not cached, validation will say what
+    try:
+        os.makedirs(YAML_CACHE, 0o700, exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return doc
+
+
+def load_admin_config(path: str | None) -> AdminConfig:
+    path = path or ADMIN_CONFIG
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return AdminConfig()
+    raw = parse_yaml_cached(text, "admin-config") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must hold a mapping", "admin-config")
+    return AdminConfig(raw)
+
+
+def load_policy_text(text: str, origin: str):  # noqa: ANN201 - a policy.model.Policy
+    """Like policy.load.loads, with the YAML parse cached (the checks always run)."""
+    from ..policy.errors import raise_first
+    from ..policy.load import validate
+
+    doc = parse_yaml_cached(text, "policy")
+    policy, errors = validate(doc, origin=origin)
+    raise_first(errors)
+    return policy
+
+
+class PolicyPlan:
+    __slots__ = ("engine", "mode", "name", "text", "events_dir", "extra_events", "notify",
+                 "removed_env", "warnings", "admin", "resources")
+
+    def __init__(self) -> None:
+        self.engine = None
+        self.mode = "enforce"
+        self.name = ""
+        self.text = ""
+        self.events_dir = ""
+        self.extra_events: str | None = None
+        self.notify: tuple[str, ...] = ()
+        self.removed_env: list[str] = []
+        self.warnings: list[str] = []
+        self.admin: AdminConfig | None = None
+        self.resources: dict = {}
+
+
+def wants_policy(spec: Spec, default_policy: str | None) -> bool:
+    """Cheap test on the hot path: without any of these, nothing of the policy layer loads."""
+    ann = spec.annotations
+    return bool(default_policy or ANN_POLICY in ann or ANN_INLINE in ann or ANN_MODE in ann
+                or os.path.exists(ADMIN_CONFIG))
+
+
+def _home(spec: Spec) -> str:
+    proc = spec.process
+    uid = proc.uid if proc else 0
+    try:
+        with open(os.path.join(spec.root_path, "etc/passwd")) as f:
+            for line in f:
+                parts = line.split(":")
+                if len(parts) >= 6 and parts[2] == str(uid):
+                    return parts[5] or "/"
+    except OSError:
+        pass
+    return "/root" if uid == 0 else "/"
+
+
+def _git_root(spec: Spec, project: str) -> str:
+    cur = project
+    while True:
+        if os.path.exists(os.path.join(spec.root_path, cur.lstrip("/"), ".git")):
+            return cur
+        if cur in ("/", ""):
+            return project
+        cur = os.path.dirname(cur)
+
+
+def resolve(spec: Spec, default_policy: str | None, admin_path: str | None) -> PolicyPlan | None:
+    from ..monitor.events import safe_extra_name
+    from ..policy.engine import Engine
+    from ..policy.resolve import resolve_policy
+
+    admin = load_admin_config(admin_path)
+    ann = spec.annotations
+    if ann.get(ANN_CRI_TYPE) == "sandbox":
+        return None  # the pod's pause container: nothing to enforce in it
+    mode = ann.get(ANN_MODE, "enforce")
+    if mode not in ("enforce", "audit", "off"):
+        raise ConfigError("must be enforce, audit or off", f"annotations.{ANN_MODE}")
+    if mode not in admin.allow_modes:
+        raise ConfigError(f"mode {mode!r} is not allowed by the admin config",
+                          f"annotations.{ANN_MODE}")
+    if mode == "off":
+        return None
+    use_ann = admin.annotations == "replace"
+    inline = ann.get(ANN_INLINE) if use_ann else None
+    name = (ann.get(ANN_POLICY) if use_ann else None) or default_policy or admin.default_policy
+    if not inline and not name:
+        return None
+    plan = PolicyPlan()
+    plan.admin = admin
+    plan.mode = mode
+    if inline:
+        if admin.allowed_policies is not None and "inline" not in admin.allowed_policies:
+            raise ConfigError("inline policies are not allowed by the admin config",
+                              f"annotations.{ANN_INLINE}")
+        plan.text, plan.name = inline, "inline"
+    else:
+        if admin.allowed_policies is not None and name not in admin.allowed_policies:
+            raise ConfigError(f"policy {name!r} is not allowed by the admin config",
+                              f"annotations.{ANN_POLICY}")
+        plan.text, origin = resolve_policy(name, admin.policy_dirs)
+        plan.name = name
+    policy = load_policy_text(plan.text, plan.name)
+    proc = spec.process
+    env = dict(e.split("=", 1) for e in (proc.env if proc else []) if "=" in e)
+    project = ann.get(ANN_WORKSPACE) or (proc.cwd if proc else "/")
+    variables = dict(env)
+    variables.update(HOME=_home(spec), PROJECT_ROOT=project,
+                     GIT_ROOT=_git_root(spec, project))
+    plan.engine = Engine(policy, variables, mode="audit" if mode == "audit" else "enforce")
+    plan.warnings = list(plan.engine.warnings)
+    plan.events_dir = admin.events_dir
+    if ANN_EVENTS in ann:
+        plan.extra_events = safe_extra_name(ann[ANN_EVENTS])
+        if plan.extra_events is None:
+            raise ConfigError("must be a file name inside the events directory",
+                              f"annotations.{ANN_EVENTS}")
+    notify: list[str] = []
+    if policy.command_rules:
+        notify += EXEC_SYSCALLS
+    plan.notify = tuple(notify)
+    return plan
+
+
+def apply_to_spec(plan: PolicyPlan, spec: Spec) -> None:
+    """env, limits, capabilities and the seccomp profile, in the spec create uses."""
+    from ..policy.limits import merge_into_linux_resources
+
+    engine = plan.engine
+    proc = spec.process
+    if proc is not None:
+        kept, removed = engine.filter_env(proc.env)
+        proc.env = kept
+        plan.removed_env = removed
+        allowed = set(plan.admin.allowed_capabilities if plan.admin else [])
+        for kind, names in proc.capabilities.items():
+            if names is not None:
+                proc.capabilities[kind] = [c for c in names
+                                           if c not in ENFORCEMENT_CAPS or c in allowed]
+    devices = []
+    for path in [spec.root_path] + [m.source for m in spec.mounts if m.source.startswith("/")]:
+        try:
+            dev = os.stat(path).st_dev
+        except OSError:
+            continue
+        devices.append((os.major(dev), os.minor(dev)))
+    spec.linux.resources = merge_into_linux_resources(spec.linux.resources,
+                                                      engine.policy.resource_limits, devices)
+    plan.resources = spec.linux.resources
+    profile = dict(spec.linux.seccomp or {"defaultAction": "SCMP_ACT_ALLOW"})
+    profile.setdefault("architectures", ALL_ARCHES)
+    syscalls = list(profile.get("syscalls") or [])
+    if not _io_uring_allowed(engine):
+        syscalls.append({"names": list(IO_URING), "action": "SCMP_ACT_ERRNO", "errnoRet": 1})
+    profile["syscalls"] = syscalls
+    spec.linux.seccomp = profile
+
+
+def _io_uring_allowed(engine) -> bool:  # noqa: ANN001
+    # io_uring operations bypass seccomp notification: only a policy that lets the
+    # io_uring_setup command... there is no such rule kind, so it stays blocked.
+    return False

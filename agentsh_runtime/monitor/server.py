@@ -1,0 +1,430 @@
+"""The per-container monitor process: answers seccomp notifications with the policy.
+
+One process per container with a policy, started by `create` before the container's
+init exists, outside the container's cgroup, with no stdio of the caller's. It owns
+every seccomp listener fd of the container (the init's and those of processes
+started by `exec`), the approval queue and the event log. If it dies, the kernel
+fails every notified syscall: enforcement stays closed.
+
+Exec time-of-check: after a CONTINUE the kernel reads path and argv again, so a
+thread sharing the memory could swap them. The closer here: every allowed exec is
+remembered with the identity (device, inode) of the file(s) it may run; the kernel's
+process connector reports each completed exec, and a process whose /proc/PID/exe is
+not one of them is killed (SIGKILL) with an event. The new program can run for the
+few microseconds between its exec and that event; docs/README say so.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import selectors
+import signal
+import socket
+import time
+
+from .. import jsonio
+from ..linux import procmem, seccomp
+from ..linux.procconn import PROC_EVENT_EXEC, PROC_EVENT_EXIT, ExecEvents
+from ..policy.engine import Engine, ExecQuery
+from .events import EventWriter
+from .execcheck import depth_of, read_exec
+
+SOCK_NAME = "monitor.sock"
+DEFAULT_APPROVAL_TIMEOUT = 300.0
+
+
+class Pending:
+    """A notification held for a person's answer."""
+
+    __slots__ = ("req", "listener", "notif_id", "pid", "deadline", "event", "target")
+
+    def __init__(self, req: str, listener: int, notif_id: int, pid: int, deadline: float,
+                 event: dict, target: object) -> None:
+        self.req, self.listener, self.notif_id, self.pid = req, listener, notif_id, pid
+        self.deadline, self.event, self.target = deadline, event, target
+
+
+class Monitor:
+    def __init__(self, container_id: str, engine: Engine, mode: str, writer: EventWriter,
+                 state_dir: str, max_pending: int = 16) -> None:
+        self.cid = container_id
+        self.engine = engine
+        self.mode = mode  # enforce | audit
+        self.events = writer
+        self.state_dir = state_dir
+        self.max_pending = max_pending
+        self.sel = selectors.DefaultSelector()
+        self.listeners: set[int] = set()
+        self.pending: dict[str, Pending] = {}
+        self.allowed_exec: dict[int, set[tuple[int, int]]] = {}  # pid -> allowed identities
+        self.running: dict[int, tuple[float, tuple[str, ...]]] = {}  # pid -> (start, argv)
+        self.init_pid = 0
+        self.pidns_ino = 0
+        self.stop = False
+        self.started = False
+        self._req = 0
+        self.exec_events: ExecEvents | None = None
+
+    # -- set-up ------------------------------------------------------------------------
+    def serve(self, handoff: socket.socket) -> None:
+        ctl_path = os.path.join(self.state_dir, SOCK_NAME)
+        ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            os.unlink(ctl_path)
+        except FileNotFoundError:
+            pass
+        ctl.bind(ctl_path)
+        os.chmod(ctl_path, 0o600)
+        ctl.listen(16)
+        ctl.setblocking(False)
+        self.sel.register(ctl, selectors.EVENT_READ, ("ctl", ctl))
+        handoff.setblocking(False)
+        self.sel.register(handoff, selectors.EVENT_READ, ("handoff", handoff))
+        try:
+            self.exec_events = ExecEvents()
+            self.sel.register(self.exec_events, selectors.EVENT_READ, ("proc", None))
+        except OSError as e:
+            self.events.emit("monitor_warning", fields={
+                "message": f"no process connector ({e.strerror}): exec results unchecked"})
+        signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stop", True))
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        self.events.emit("container_created", fields={"mode": self.mode,
+                                                      "policy": self.engine.policy.name})
+        try:
+            self._loop()
+        finally:
+            for p in list(self.pending.values()):
+                self._answer_pending(p, allow=False, reason="monitor stopping")
+            self.events.flush()
+            try:
+                os.unlink(ctl_path)
+            except FileNotFoundError:
+                pass
+
+    def _loop(self) -> None:
+        while not self.stop:
+            timeout = 0.2
+            if self.pending:
+                soonest = min(p.deadline for p in self.pending.values()) - time.monotonic()
+                timeout = max(0.0, min(timeout, soonest))
+            for key, _ in self.sel.select(timeout):
+                kind, obj = key.data
+                try:
+                    if kind == "listener":
+                        self._on_listener(obj)
+                    elif kind == "ctl":
+                        self._accept(obj)
+                    elif kind == "client":
+                        self._on_client(obj)
+                    elif kind == "handoff":
+                        self._on_handoff(obj)
+                    elif kind == "proc":
+                        self._on_proc_events()
+                except OSError as e:
+                    if kind == "listener" and e.errno in (errno.ENOENT, errno.EBADF):
+                        continue
+                    self.events.emit("monitor_warning", fields={"message": f"{kind}: {e}"})
+            self._expire_pending()
+            self.events.maybe_flush()
+            if self.init_pid and not self.pending and not os.path.exists(
+                    f"/proc/{self.init_pid}/ns") and not self.listeners:
+                self.stop = True  # the container is gone: every filter's owner exited
+
+    # -- listener fds ------------------------------------------------------------------
+    def add_listener(self, fd: int, pid: int) -> None:
+        os.set_blocking(fd, False)
+        self.listeners.add(fd)
+        self.sel.register(fd, selectors.EVENT_READ, ("listener", fd))
+        if not self.init_pid:
+            self.init_pid = pid
+            try:
+                self.pidns_ino = os.stat(f"/proc/{pid}/ns/pid").st_ino
+            except OSError:
+                self.pidns_ino = 0
+
+    def _drop_listener(self, fd: int) -> None:
+        self.listeners.discard(fd)
+        try:
+            self.sel.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+        os.close(fd)
+
+    def _on_listener(self, fd: int) -> None:
+        try:
+            n = seccomp.notif_recv(fd)
+        except OSError as e:
+            if e.errno in (errno.ENOENT, errno.EINTR, errno.EAGAIN):
+                return  # the caller went away before we read it
+            self._drop_listener(fd)  # no process holds the filter any more
+            return
+        if procmem.is_execve(n.arch, n.nr) or procmem.is_execveat(n.arch, n.nr):
+            self._on_exec(fd, n)
+        else:
+            # a syscall our filter notifies on that no rule kind here handles: fail closed
+            self._respond(fd, n.id, errno.EPERM)
+
+    def _respond(self, fd: int, notif_id: int, error: int = 0) -> None:
+        try:
+            if error:
+                seccomp.notif_send(fd, notif_id, error=error)
+            else:
+                seccomp.notif_continue(fd, notif_id)
+        except OSError as e:
+            if e.errno != errno.ENOENT:  # ENOENT: the caller was killed meanwhile
+                raise
+
+    # -- exec --------------------------------------------------------------------------
+    def _on_exec(self, fd: int, n: seccomp.Notif) -> None:
+        t0 = time.perf_counter()
+        comm = _comm(n.pid)
+        try:
+            target = read_exec(n.pid, n.arch, n.nr, tuple(n.args))
+        except procmem.TooLong as e:
+            self._respond(fd, n.id, errno.E2BIG)
+            self._exec_event(n.pid, comm, None, None, "deny", "deny", "argv-too-long",
+                             str(e), t0)
+            return
+        except OSError:
+            self._respond(fd, n.id, errno.EACCES)
+            return
+        if not seccomp.notif_id_valid(fd, n.id):
+            return  # the process died (or its pid was reused) while we read it
+        target.depth = depth_of(n.pid, self.init_pid, self.pidns_ino) if self.init_pid else 0
+        extra = (target.interpreter,) if target.interpreter else ()
+        d = self.engine.decide("command", ExecQuery(target.path, target.argv, target.resolved,
+                                                   target.depth, extra))
+        decision = d.decision
+        effective = decision
+        if self.mode == "audit" or decision in ("allow", "audit"):
+            effective = "allow"
+        elif decision == "approve":
+            self._hold(fd, n, target, d, comm, t0)
+            return
+        elif decision in ("redirect", "soft_delete", "absorb"):
+            effective = "deny"  # not a command decision we can carry out: fail closed
+        else:
+            effective = "deny"
+        if effective == "allow":
+            self._allow_exec(fd, n.id, n.pid, target)
+            if n.pid == self.init_pid and not self.started:
+                self.started = True
+                self.events.emit("container_started", pid=n.pid,
+                                 argv=list(target.argv))
+        else:
+            self._respond(fd, n.id, errno.EACCES)
+        self._exec_event(n.pid, comm, target, d, decision, effective, d.rule, d.message, t0)
+
+    def _allow_exec(self, fd: int, notif_id: int, pid: int, target: object) -> None:
+        self.allowed_exec[pid] = set(target.identity)  # type: ignore[attr-defined]
+        self.running[pid] = (time.time(), target.argv)  # type: ignore[attr-defined]
+        self._respond(fd, notif_id, 0)
+
+    def _exec_event(self, pid: int, comm: str | None, target: object, d: object,
+                    decision: str, effective: str, rule: str | None, message: str | None,
+                    t0: float) -> None:
+        pol = {"decision": decision, "effective_decision": effective, "rule": rule}
+        if message:
+            pol["message"] = message
+        self.events.emit(
+            "execve", pid=pid, comm=comm, operation="exec",
+            path=getattr(target, "path", None), path2=getattr(target, "resolved", None),
+            argv=list(getattr(target, "argv", ()) or ()), policy=pol,
+            effective_action="allowed" if effective == "allow" else "blocked",
+            latency_us=int((time.perf_counter() - t0) * 1e6),
+            fields={"depth": getattr(target, "depth", None), "mode": self.mode})
+
+    # -- approvals ---------------------------------------------------------------------
+    def _hold(self, fd: int, n: seccomp.Notif, target: object, d: object, comm: str | None,
+              t0: float) -> None:
+        if len(self.pending) >= self.max_pending:
+            self._respond(fd, n.id, errno.EACCES)
+            self._exec_event(n.pid, comm, target, d, "approve", "deny", d.rule,  # type: ignore[attr-defined]
+                             "too many pending approvals", t0)
+            return
+        self._req += 1
+        req = f"r{self._req}"
+        timeout = d.timeout or DEFAULT_APPROVAL_TIMEOUT  # type: ignore[attr-defined]
+        event = {"pid": n.pid, "comm": comm, "operation": "exec",
+                 "path": target.path, "argv": list(target.argv),  # type: ignore[attr-defined]
+                 "rule": d.rule, "message": d.message}  # type: ignore[attr-defined]
+        self.pending[req] = Pending(req, fd, n.id, n.pid, time.monotonic() + timeout, event,
+                                    target)
+        self.events.emit("approval_requested", pid=n.pid, comm=comm, operation="exec",
+                         path=event["path"], argv=event["argv"],
+                         policy={"decision": "approve", "rule": d.rule,  # type: ignore[attr-defined]
+                                 "approval": {"id": req, "mode": "cli"}},
+                         fields={"timeout_s": timeout})
+        self.events.flush()
+
+    def _answer_pending(self, p: Pending, allow: bool, reason: str) -> None:
+        self.pending.pop(p.req, None)
+        try:
+            valid = seccomp.notif_id_valid(p.listener, p.notif_id)
+        except OSError:
+            valid = False
+        if valid:
+            if allow:
+                self._allow_exec(p.listener, p.notif_id, p.pid, p.target)
+            else:
+                self._respond(p.listener, p.notif_id, errno.EACCES)
+        self.events.emit("approval_resolved", pid=p.pid, operation="exec",
+                         path=p.event["path"], argv=p.event["argv"],
+                         policy={"decision": "approve",
+                                 "effective_decision": "allow" if allow else "deny",
+                                 "rule": p.event["rule"],
+                                 "approval": {"id": p.req, "mode": "cli"}},
+                         effective_action="allowed" if allow and valid else "blocked",
+                         fields={"reason": reason, "caller_alive": valid})
+        self.events.flush()
+
+    def _expire_pending(self) -> None:
+        now = time.monotonic()
+        for p in [p for p in self.pending.values() if p.deadline <= now]:
+            self._answer_pending(p, allow=False, reason="timeout")
+
+    # -- the process connector ---------------------------------------------------------
+    def _on_proc_events(self) -> None:
+        assert self.exec_events is not None
+        for what, tgid, code in self.exec_events.read():
+            if what == PROC_EVENT_EXEC and tgid in self.allowed_exec:
+                allowed = self.allowed_exec.pop(tgid)
+                try:
+                    st = os.stat(f"/proc/{tgid}/exe")
+                    ran = (st.st_dev, st.st_ino)
+                except OSError:
+                    continue
+                if allowed and ran not in allowed:
+                    try:
+                        os.kill(tgid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    self.events.emit("execve", pid=tgid, operation="exec",
+                                     path=_readlink(f"/proc/{tgid}/exe"),
+                                     policy={"decision": "deny", "effective_decision": "deny",
+                                             "rule": "exec-changed-after-check"},
+                                     effective_action="blocked",
+                                     fields={"reason": "the program run is not the one the "
+                                                       "policy allowed: killed"})
+                    self.events.flush()
+            elif what == PROC_EVENT_EXIT and tgid in self.running:
+                started, argv = self.running.pop(tgid)
+                self.allowed_exec.pop(tgid, None)
+                exit_code = (128 + (code & 0x7F)) if code & 0x7F else (code >> 8) & 0xFF
+                self.events.emit("command_finished", pid=tgid, argv=list(argv),
+                                 fields={"exit_code": exit_code,
+                                         "duration_ms": int((time.time() - started) * 1000)})
+                if tgid == self.init_pid:
+                    self.events.emit("container_stopped", pid=tgid,
+                                     fields={"exit_code": exit_code})
+
+    # -- hand-off from create, and the control socket ------------------------------------
+    def _on_handoff(self, sock: socket.socket) -> None:
+        try:
+            msg, fds, _, _ = socket.recv_fds(sock, 65536, 4)
+        except BlockingIOError:
+            return
+        if not msg and not fds:
+            self.sel.unregister(sock)
+            sock.close()
+            if not self.listeners:
+                self.stop = True  # create failed before the container had a filter
+            return
+        self._listener_message(msg, fds)
+
+    def _listener_message(self, msg: bytes, fds: list[int]) -> dict:
+        info = jsonio.loads(msg.decode().strip() or "{}")
+        if info.get("op") == "init" and not fds:
+            self.init_pid = int(info.get("pid") or 0)
+            return {"ok": True}
+        if fds and info.get("op") == "add_listener":
+            self.add_listener(fds[0], int(info.get("pid") or 0))
+            if info.get("started"):
+                self.events.emit("container_started", pid=int(info["pid"]))
+            return {"ok": True}
+        for fd in fds:
+            os.close(fd)
+        return {"ok": False, "error": "expected add_listener with one fd"}
+
+    def _accept(self, ctl: socket.socket) -> None:
+        conn, _ = ctl.accept()
+        conn.setblocking(True)
+        conn.settimeout(2.0)
+        try:
+            msg, fds, _, _ = socket.recv_fds(conn, 65536, 4)
+            req = jsonio.loads(msg.decode().strip() or "{}")
+            reply = self._control(req, msg, fds)
+            conn.sendall((jsonio.dumps(reply) + "\n").encode())
+        except (OSError, ValueError) as e:
+            try:
+                conn.sendall((jsonio.dumps({"ok": False, "error": str(e)}) + "\n").encode())
+            except OSError:
+                pass
+        finally:
+            conn.close()
+
+    def _on_client(self, conn: socket.socket) -> None:  # pragma: no cover - one-shot clients
+        self.sel.unregister(conn)
+        conn.close()
+
+    def _control(self, req: dict, raw: bytes, fds: list[int]) -> dict:
+        op = req.get("op")
+        if op == "add_listener":
+            return self._listener_message(raw, fds)
+        for fd in fds:
+            os.close(fd)
+        if op == "approvals":
+            return {"ok": True, "pending": [
+                dict(p.event, id=p.req, expires_in_s=round(p.deadline - time.monotonic(), 1))
+                for p in self.pending.values()]}
+        if op in ("approve", "deny"):
+            p = self.pending.get(str(req.get("req")))
+            if p is None:
+                return {"ok": False, "error": f"no pending request {req.get('req')}"}
+            self._answer_pending(p, allow=op == "approve",
+                                 reason=str(req.get("reason") or f"{op}d by an operator"))
+            return {"ok": True}
+        if op == "stop":
+            self.stop = True
+            return {"ok": True}
+        if op == "ping":
+            return {"ok": True, "pid": os.getpid(), "listeners": len(self.listeners)}
+        return {"ok": False, "error": f"unknown op {op!r}"}
+
+
+def _comm(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _readlink(path: str) -> str | None:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
+
+
+def request(state_dir: str, req: dict, fd: int | None = None, timeout: float = 5.0) -> dict:
+    """One request to a container's monitor over its control socket."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(os.path.join(state_dir, SOCK_NAME))
+        data = (jsonio.dumps(req) + "\n").encode()
+        if fd is None:
+            sock.sendall(data)
+        else:
+            socket.send_fds(sock, [data], [fd])
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    finally:
+        sock.close()
+    return jsonio.loads(buf.decode() or "{}")  # type: ignore[return-value]

@@ -1,0 +1,285 @@
+"""`agentsh-runtime policy check | explain | list`: plain functions returning
+(exit_code, text) for the CLI to print. Exit 0: fine; 1: the policy (or the
+question) is bad, and the text says which field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from pathlib import Path
+from typing import Any
+
+from .errors import PolicyError
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "policy.schema.json"
+
+__all__ = ["check", "explain", "list_policies", "schema_errors"]
+
+
+def _read_policy(path: str) -> tuple[str, str]:
+    """(text, origin): a file, or a built-in name when no such file exists."""
+    from .resolve import BUILTINS, builtin_text
+
+    if not os.path.exists(path) and path in BUILTINS:
+        return builtin_text(path), f"builtin:{path}"
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read(), path
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise PolicyError(f"cannot read policy: {reason}", path) from None
+
+
+def schema_errors(doc: Any) -> list[PolicyError]:
+    """The JSON schema's verdict on a parsed policy, one PolicyError per bad field."""
+    import jsonschema
+
+    from .load import format_path
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    out: list[PolicyError] = []
+    flat = [e for top in validator.iter_errors(doc) for e in _flatten(top)]
+    for err in sorted(flat, key=lambda e: list(map(str, e.absolute_path))):
+        base = list(err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            known = set(err.schema.get("properties", {}))
+            for key in err.instance:
+                if key not in known:
+                    out.append(PolicyError("unknown key", format_path(base + [key])))
+        elif err.validator == "required" and isinstance(err.instance, dict):
+            for key in err.validator_value:
+                if key not in err.instance:
+                    out.append(PolicyError("required", format_path(base + [key])))
+        elif err.validator == "not" and base == ["services"]:
+            out.append(PolicyError("the top-level 'services' key was renamed: use "
+                                   "http_services", "services"))
+        else:
+            msg = err.message if len(err.message) <= 200 else err.message[:197] + "..."
+            out.append(PolicyError(msg, format_path(base) or "(top level)"))
+    return out
+
+
+def _flatten(err: Any) -> Any:
+    """anyOf/oneOf errors (`null` or a mapping...): the errors of the one branch whose
+    type fits, so the field named is the bad one inside, not its parent."""
+    if err.validator in ("anyOf", "oneOf") and err.context:
+        branches: dict[Any, list] = {}
+        for sub in err.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        fitting = [errs for errs in branches.values()
+                   if not any(e.validator in ("type", "const") and not e.relative_path
+                              for e in errs)]
+        if len(fitting) == 1:
+            for sub in fitting[0]:
+                yield from _flatten(sub)
+            return
+    if err.validator == "$ref" and err.context:  # pragma: no cover - older jsonschema
+        for sub in err.context:
+            yield from _flatten(sub)
+        return
+    yield err
+
+
+def check(path: str, strict: bool = False) -> tuple[int, str]:
+    """Load `path`, validate it with the JSON schema and the semantic checks, list what
+    is not enforced. Exit 1 with one line per bad field."""
+    from .load import parse_yaml, validate
+
+    try:
+        text, origin = _read_policy(path)
+        doc = parse_yaml(text, origin)
+    except PolicyError as exc:
+        return 1, f"{path}: {exc}"
+    from .model import NOT_ENFORCED_SECTIONS
+
+    policy, errors = validate(doc, strict=strict, origin=origin)
+    seen = [e.field or "" for e in errors]
+    try:
+        extra = [e for e in schema_errors(doc)
+                 if not any(f == e.field or f.startswith((e.field + ".", e.field + "["))
+                            for f in seen)]
+    except ImportError:  # pragma: no cover - jsonschema is a dev dependency
+        extra = []
+    errors = errors + extra
+    if errors:
+        lines = [f"{path}: {e.field}: {e.reason}" if e.field else f"{path}: {e.reason}"
+                 for e in errors]
+        if isinstance(doc, dict) and not strict:
+            lines.extend(f"{path}: {s}: not enforced (accepted for compatibility)"
+                         for s in NOT_ENFORCED_SECTIONS if s in doc)
+        lines.append(f"{path}: {len(errors)} error{'s' if len(errors) > 1 else ''}")
+        return 1, "\n".join(lines)
+    assert policy is not None
+    counts = ", ".join(f"{len(getattr(policy, s))} {s}" for s in (
+        "file_rules", "network_rules", "command_rules", "unix_socket_rules", "signal_rules",
+        "dns_redirects", "connect_redirects") if getattr(policy, s))
+    lines = [f"{path}: ok: policy {policy.name!r} (version {policy.version})"
+             + (f": {counts}" if counts else "")]
+    if not policy.filters_signals:
+        lines.append(f"{path}: no signal_rules: signals are not filtered")
+    for item in policy.not_enforced:
+        lines.append(f"{path}: {item}: not enforced (accepted for compatibility)")
+    for w in policy.warnings:
+        lines.append(f"{path}: warning: {w}")
+    if policy.variables:
+        lines.append(f"{path}: variables: {', '.join(sorted(policy.variables))}")
+    return 0, "\n".join(lines)
+
+
+def _default_variables() -> dict[str, str]:
+    values = dict(os.environ)
+    cwd = os.getcwd()
+    values.setdefault("HOME", "/root")
+    values["PROJECT_ROOT"] = values.get("PROJECT_ROOT") or cwd
+    values["GIT_ROOT"] = values.get("GIT_ROOT") or values["PROJECT_ROOT"]
+    return values
+
+
+def _parse_hostport(text: str) -> tuple[str, int]:
+    text = text.strip()
+    if text.startswith("["):
+        host, sep, port = text[1:].partition("]:")
+    else:
+        host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise PolicyError(f"{text!r} is not host:port", "connect")
+    return host, int(port)
+
+
+def _is_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def explain(path: str, file_op: tuple[str, ...] | None = None, exec: str | None = None,  # noqa: A002
+            connect: str | None = None, signal: tuple[str | int, str] | None = None,
+            unix: tuple[str, str] | None = None, dns: str | None = None,
+            variables: dict[str, str] | None = None, depth: int = 1,
+            strict: bool = False) -> tuple[int, str]:
+    """The decision for one operation and the rule that made it.
+    file_op=(op, path[, path2]) | exec="cmd line" | connect="host:port" |
+    signal=(sig, target_type) | unix=(op, path) | dns=name. `depth`: exec depth
+    (0: the container's first process)."""
+    from .engine import Engine, ExecQuery, FileQuery, NetQuery, SignalQuery, UnixQuery
+    from .load import loads
+    from .signals import SignalError, parse_signal
+
+    asked = [q for q in (file_op, exec, connect, signal, unix, dns) if q is not None]
+    if len(asked) != 1:
+        return 1, "explain: give exactly one of --file-op, --exec, --connect, --signal, " \
+                  "--unix, --dns"
+    try:
+        text, origin = _read_policy(path)
+        policy = loads(text, origin=origin, strict=strict)
+        values = variables if variables is not None else _default_variables()
+        engine = Engine(policy, values, cache_size=0)
+        lines = [f"policy: {policy.name} ({origin})"]
+        if file_op is not None:
+            if len(file_op) not in (2, 3):
+                raise PolicyError("give an operation and a path (and a second path for "
+                                  "rename or link)", "file-op")
+            op = file_op[0].lower()
+            q: Any = FileQuery(op, *file_op[1:])
+            kind, section = "file", "file_rules"
+            lines.append(f"query: file {op} {' -> '.join(file_op[1:])}")
+        elif exec is not None:
+            argv = tuple(shlex.split(exec))
+            if not argv:
+                raise PolicyError("empty command line", "exec")
+            q = ExecQuery(argv[0], argv, None, depth)
+            kind, section = "command", "command_rules"
+            lines.append(f"query: exec {shlex.join(argv)} (depth {depth})")
+        elif connect is not None:
+            host, port = _parse_hostport(connect)
+            ip = host if _is_ip(host) else None
+            q = NetQuery("connect", None if ip else host, ip, port)
+            kind, section = "network", "network_rules"
+            lines.append(f"query: connect {host}:{port}"
+                         + ("" if ip else " (by name; CIDR rules need the address)"))
+        elif dns is not None:
+            q = NetQuery("dns", dns, None, 53)
+            kind, section = "network", "network_rules"
+            lines.append(f"query: dns {dns}")
+        elif unix is not None:
+            q = UnixQuery(unix[0].lower(), unix[1])
+            kind, section = "unix_socket", "unix_socket_rules"
+            lines.append(f"query: unix socket {unix[0]} {unix[1]}")
+        else:
+            assert signal is not None
+            try:
+                num = parse_signal(signal[0])
+            except SignalError as exc:
+                raise PolicyError(str(exc), "signal") from None
+            q = SignalQuery(num, frozenset((signal[1].lower(),)))
+            kind, section = "signal", "signal_rules"
+            lines.append(f"query: signal {signal[0]} ({num}) to target type {signal[1]}")
+        d = engine.decide(kind, q)
+    except PolicyError as exc:
+        return 1, f"{path}: {exc}"
+    lines.append(f"decision: {d.decision}")
+    if d.spec is not None:
+        lines.append(f"rule: {d.rule} ({section}[{d.spec.index}])")
+    else:
+        lines.append(f"rule: {d.rule} (no rule matched: the default)")
+    if d.detail:
+        lines.append(f"decided by: {d.detail}")
+    if d.message:
+        lines.append(f"message: {d.message}")
+    if d.timeout:
+        lines.append(f"timeout: {d.timeout:g}s")
+    if d.redirect is not None:
+        target = d.redirect
+        if hasattr(target, "argv"):
+            target = shlex.join(target.argv())
+        lines.append(f"redirect: {target}")
+    if kind == "command":
+        cands = engine.candidates(q) or []
+        lines.append("checked as: " + "; ".join(f"{label} {w}" for w, _, label in cands))
+        if engine.candidates(q) is None:
+            lines.append("checked as: (wrappers nest too deep)")
+    lines.append("enforce mode: " + ("blocks" if d.decision == "deny" else
+                                     "holds for approval" if d.decision == "approve" else
+                                     "does not block"))
+    for w in engine.warnings:
+        lines.append(f"warning: {w}")
+    return 0, "\n".join(lines)
+
+
+def list_policies(dirs: list[str] | tuple[str, ...] | None = None) -> tuple[int, str]:
+    """The built-in policies, then NAME.yaml in `dirs` (default /etc/agentsh/policies),
+    each with its description (or why it does not load)."""
+    from .load import loads
+    from .resolve import BUILTINS, DEFAULT_DIRS, builtin_text, policy_files
+
+    dirs = DEFAULT_DIRS if dirs is None else dirs
+    rows: list[tuple[str, str, str]] = []
+    for name in BUILTINS:
+        try:
+            p = loads(builtin_text(name), origin=f"builtin:{name}")
+            rows.append((name, "built-in", _first_line(p.description)))
+        except PolicyError as exc:  # pragma: no cover - the built-ins are tested
+            rows.append((name, "built-in", f"INVALID: {exc}"))
+    for name, path in policy_files(dirs):
+        shadow = " (shadowed by the built-in)" if name in BUILTINS else ""
+        try:
+            p = loads(Path(path).read_bytes(), origin=path)
+            desc = _first_line(p.description)
+        except (PolicyError, OSError) as exc:
+            desc = f"INVALID: {exc}"
+        rows.append((name, path, desc + shadow))
+    width = max(len(r[0]) for r in rows)
+    wsrc = max(len(r[1]) for r in rows)
+    lines = [f"{n:<{width}}  {s:<{wsrc}}  {d}".rstrip() for n, s, d in rows]
+    return 0, "\n".join(lines)
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
