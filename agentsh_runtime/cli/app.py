@@ -127,6 +127,176 @@ def install_cmd(engine: str, config_path: str | None, binary: str | None, policy
     click.echo(f"next: {apply.NEXT_STEPS[engine]}")
 
 
+@cli.group("policy")
+def policy_group() -> None:
+    """Check, explain and list agentsh policies."""
+
+
+@policy_group.command("check")
+@click.argument("path")
+@click.option("--strict", is_flag=True, help="sections agentsh has but we do not enforce "
+              "are errors")
+def policy_check(path: str, strict: bool) -> None:
+    """Load and validate a policy; list the sections not enforced."""
+    from ..policy.cli_cmds import check
+
+    code, text = check(path, strict=strict)
+    click.echo(text, err=code != 0)
+    sys.exit(code)
+
+
+@policy_group.command("explain")
+@click.argument("path")
+@click.option("--file-op", nargs=2, metavar="OP PATH", help="e.g. --file-op write /etc/passwd")
+@click.option("--exec", "exec_", metavar="CMDLINE", help='e.g. --exec "rm -rf /"')
+@click.option("--connect", metavar="HOST:PORT")
+@click.option("--signal", nargs=2, metavar="SIG TARGET", help="e.g. --signal KILL external")
+def policy_explain(path: str, file_op: tuple[str, str] | None, exec_: str | None,
+                   connect: str | None, signal: tuple[str, str] | None) -> None:
+    """Print the decision a policy makes and the rule that makes it."""
+    from ..policy.cli_cmds import explain
+
+    code, text = explain(path, file_op=file_op, exec=exec_, connect=connect, signal=signal)
+    click.echo(text, err=code != 0)
+    sys.exit(code)
+
+
+@policy_group.command("list")
+@click.option("--dir", "dirs", multiple=True, help="policy directories (default "
+              "/etc/agentsh/policies)")
+def policy_list(dirs: tuple[str, ...]) -> None:
+    """The built-in policies and those in the policy directories."""
+    from ..policy.cli_cmds import list_policies
+
+    code, text = list_policies(list(dirs) or None)
+    click.echo(text)
+    sys.exit(code)
+
+
+def _events_dir(ctx: click.Context, cid: str) -> str:
+    from ..container import state as st
+    from ..container.policy_setup import load_admin_config
+    from ..container.state import default_root
+
+    root = ctx.obj.get("root") or default_root()
+    try:
+        data = st.load(root, cid).data
+        pol = data.get("policy") or {}
+        if pol.get("events_dir"):
+            return pol["events_dir"]
+    except AgentshError:
+        pass  # deleted already: the log outlives the container
+    return load_admin_config(ctx.obj.get("admin_config")).events_dir
+
+
+@cli.command("audit")
+@click.argument("container_id")
+@click.option("--follow", "-f", is_flag=True, help="keep printing new events")
+@click.option("--type", "types", multiple=True, help="only these event types")
+@click.option("--decision", "decisions", multiple=True, help="only these decisions")
+@click.option("--since", help="RFC 3339 time or a duration back from now (10m, 2h)")
+@click.pass_context
+def audit_cmd(ctx: click.Context, container_id: str, follow: bool, types: tuple[str, ...],
+              decisions: tuple[str, ...], since: str | None) -> None:
+    """Print a container's audit events (JSON lines); they outlive `delete`."""
+    from ..container import state as st
+    from ..container.state import default_root
+    from ..monitor.audit_reader import parse_since, read_events
+
+    events_dir = _events_dir(ctx, container_id)
+    root = ctx.obj.get("root") or default_root()
+
+    def running() -> bool:
+        try:
+            return st.load(root, container_id).status() != "stopped"
+        except AgentshError:
+            return False
+
+    try:
+        for ev in read_events(events_dir, container_id, set(types), set(decisions),
+                              parse_since(since) if since else None, follow, running):
+            click.echo(json.dumps(ev, separators=(",", ":")))
+    except FileNotFoundError:
+        raise click.ClickException(
+            f"no events for container {container_id} in {events_dir}") from None
+    except KeyboardInterrupt:
+        pass
+
+
+@cli.group("approvals")
+def approvals_group() -> None:
+    """Answer operations a policy holds for a person's approval."""
+
+
+def _monitors(ctx: click.Context, cid: str | None) -> list[tuple[str, str]]:
+    from ..container import state as st
+    from ..container.state import default_root
+
+    root = ctx.obj.get("root") or default_root()
+    ids = [cid] if cid else st.list_ids(root)
+    out = []
+    for i in ids:
+        try:
+            s = st.load(root, i)
+        except AgentshError as e:
+            if cid:
+                raise click.ClickException(str(e)) from None
+            continue
+        if s.data.get("monitor"):
+            out.append((i, s.dir))
+        elif cid:
+            raise click.ClickException(f"container {cid} has no policy monitor")
+    return out
+
+
+def _ask(state_dir: str, req: dict) -> dict:
+    from ..monitor.server import request
+
+    try:
+        reply = request(state_dir, req)
+    except OSError as e:
+        raise click.ClickException(f"the policy monitor does not answer: {e}") from None
+    if not reply.get("ok"):
+        raise click.ClickException(str(reply.get("error")))
+    return reply
+
+
+@approvals_group.command("list")
+@click.argument("container_id", required=False)
+@click.pass_context
+def approvals_list(ctx: click.Context, container_id: str | None) -> None:
+    """Pending approvals (of one container, or of all)."""
+    for cid, state_dir in _monitors(ctx, container_id):
+        for p in _ask(state_dir, {"op": "approvals"})["pending"]:
+            click.echo(json.dumps(dict(p, container_id=cid), separators=(",", ":")))
+
+
+@approvals_group.command("approve")
+@click.argument("container_id")
+@click.argument("request_id")
+@click.option("--reason", help="recorded in the approval_resolved event")
+@click.pass_context
+def approvals_approve(ctx: click.Context, container_id: str, request_id: str,
+                      reason: str | None) -> None:
+    """Let a held operation go ahead."""
+    (cid, state_dir), = _monitors(ctx, container_id)
+    _ask(state_dir, {"op": "approve", "req": request_id, "reason": reason})
+    click.echo(f"{cid}: {request_id} approved")
+
+
+@approvals_group.command("deny")
+@click.argument("container_id")
+@click.argument("request_id")
+@click.option("--reason", help="recorded in the approval_resolved event")
+@click.pass_context
+def approvals_deny(ctx: click.Context, container_id: str, request_id: str,
+                   reason: str | None) -> None:
+    """Refuse a held operation (the caller gets EACCES)."""
+    (cid, state_dir), = _monitors(ctx, container_id)
+    _ask(state_dir, {"op": "deny", "req": request_id, "reason": reason})
+    click.echo(f"{cid}: {request_id} denied")
+
+
 @cli.command("checkpoint", context_settings=_PASS)
 def checkpoint_cmd() -> None:
     """Not supported (CRIU)."""
