@@ -121,6 +121,8 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
         if policy is not None:
             from ..monitor.start import start_monitor
 
+            policy.procs_file = os.path.join(
+                cgroups.paths.get("pids") or next(iter(cgroups.paths.values())), "cgroup.procs")
             monitor.extend(start_monitor(opts.id, policy, state_dir))
         plan = make_plan(spec, opts, cgroups, fifo_fd, console_fd, preserve, extra_env)
         plan.log = g.log

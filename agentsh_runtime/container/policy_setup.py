@@ -20,6 +20,8 @@ ADMIN_CONFIG = "/etc/agentsh-runtime/config.yaml"
 ENFORCEMENT_CAPS = ("CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SYS_PTRACE",
                     "CAP_SYS_MODULE", "CAP_BPF")
 EXEC_SYSCALLS = ("execve", "execveat")
+SIGNAL_SYSCALLS = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+                   "pidfd_send_signal")
 IO_URING = ("io_uring_setup", "io_uring_enter", "io_uring_register")
 ALL_ARCHES = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
 
@@ -111,7 +113,7 @@ def load_policy_text(text: str, origin: str):  # noqa: ANN201 - a policy.model.P
 
 class PolicyPlan:
     __slots__ = ("engine", "mode", "name", "text", "events_dir", "extra_events", "notify",
-                 "removed_env", "warnings", "admin", "resources")
+                 "removed_env", "warnings", "admin", "resources", "procs_file")
 
     def __init__(self) -> None:
         self.engine = None
@@ -125,6 +127,7 @@ class PolicyPlan:
         self.warnings: list[str] = []
         self.admin: AdminConfig | None = None
         self.resources: dict = {}
+        self.procs_file = ""
 
 
 def wants_policy(spec: Spec, default_policy: str | None) -> bool:
@@ -212,6 +215,8 @@ def resolve(spec: Spec, default_policy: str | None, admin_path: str | None) -> P
     notify: list[str] = []
     if policy.command_rules:
         notify += EXEC_SYSCALLS
+    if plan.engine.filters_signals:
+        notify += SIGNAL_SYSCALLS
     plan.notify = tuple(notify)
     return plan
 

@@ -54,3 +54,35 @@ def children_pids_in_ns(ns_inode_path: str) -> list[int]:
         if st.st_ino == target.st_ino and st.st_dev == target.st_dev:
             pids.append(int(name))
     return sorted(pids)
+
+
+def status_fields(pid: int) -> dict[str, str]:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+    except OSError:
+        return {}
+
+
+def host_pid_of(ns_pid: int, candidates: list[int]) -> int | None:
+    """The host pid of the process a pid namespace calls ns_pid, among candidates."""
+    for host in candidates:
+        nspids = status_fields(host).get("NSpid", "").split()
+        if nspids and int(nspids[-1]) == ns_pid:
+            return host
+    return None
+
+
+def tgid_of(tid: int) -> int | None:
+    tgid = status_fields(tid).get("Tgid")
+    return int(tgid) if tgid else None
+
+
+def session_of(pid: int) -> int | None:
+    fields = stat_fields(pid)
+    return None if fields is None else int(fields[3])
+
+
+def pgid_of(pid: int) -> int | None:
+    fields = stat_fields(pid)
+    return None if fields is None else int(fields[2])

@@ -26,34 +26,40 @@ import time
 from .. import jsonio
 from ..linux import procmem, seccomp
 from ..linux.procconn import PROC_EVENT_EXEC, PROC_EVENT_EXIT, ExecEvents
-from ..policy.engine import Engine, ExecQuery
+from ..linux.syscalls import name_of as syscall_name
+from ..policy.engine import Engine, ExecQuery, SignalQuery
 from .events import EventWriter
 from .execcheck import depth_of, read_exec
+from .signals import build_targets, targets_of
+
+SIGNAL_CALLS = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+                "pidfd_send_signal")
 
 SOCK_NAME = "monitor.sock"
 DEFAULT_APPROVAL_TIMEOUT = 300.0
 
 
 class Pending:
-    """A notification held for a person's answer."""
+    """A notification held for a person's answer; on_allow lets it go ahead."""
 
-    __slots__ = ("req", "listener", "notif_id", "pid", "deadline", "event", "target")
+    __slots__ = ("req", "listener", "notif_id", "pid", "deadline", "event", "on_allow")
 
     def __init__(self, req: str, listener: int, notif_id: int, pid: int, deadline: float,
-                 event: dict, target: object) -> None:
+                 event: dict, on_allow) -> None:  # noqa: ANN001
         self.req, self.listener, self.notif_id, self.pid = req, listener, notif_id, pid
-        self.deadline, self.event, self.target = deadline, event, target
+        self.deadline, self.event, self.on_allow = deadline, event, on_allow
 
 
 class Monitor:
     def __init__(self, container_id: str, engine: Engine, mode: str, writer: EventWriter,
-                 state_dir: str, max_pending: int = 16) -> None:
+                 state_dir: str, max_pending: int = 16, procs_file: str = "") -> None:
         self.cid = container_id
         self.engine = engine
         self.mode = mode  # enforce | audit
         self.events = writer
         self.state_dir = state_dir
         self.max_pending = max_pending
+        self.procs_file = procs_file  # the container cgroup's cgroup.procs
         self.sel = selectors.DefaultSelector()
         self.listeners: set[int] = set()
         self.pending: dict[str, Pending] = {}
@@ -159,8 +165,11 @@ class Monitor:
                 return  # the caller went away before we read it
             self._drop_listener(fd)  # no process holds the filter any more
             return
-        if procmem.is_execve(n.arch, n.nr) or procmem.is_execveat(n.arch, n.nr):
+        name = syscall_name(n.arch, n.nr)
+        if name in ("execve", "execveat"):
             self._on_exec(fd, n)
+        elif name in SIGNAL_CALLS:
+            self._on_signal(fd, n, name)
         else:
             # a syscall our filter notifies on that no rule kind here handles: fail closed
             self._respond(fd, n.id, errno.EPERM)
@@ -235,28 +244,97 @@ class Monitor:
             latency_us=int((time.perf_counter() - t0) * 1e6),
             fields={"depth": getattr(target, "depth", None), "mode": self.mode})
 
+    # -- signals -----------------------------------------------------------------------
+    def _container_pids(self) -> list[int]:
+        try:
+            with open(self.procs_file) as f:
+                return [int(x) for x in f.read().split()]
+        except (OSError, ValueError):
+            return []
+
+    def _on_signal(self, fd: int, n: seccomp.Notif, name: str) -> None:
+        t0 = time.perf_counter()
+        container = self._container_pids()
+        res = targets_of(name, tuple(n.args), n.pid, container, self.init_pid)
+        if res is None or not res[1]:
+            self._respond(fd, n.id, 0)  # no such target: the kernel gives ESRCH itself
+            return
+        sig, pids = res
+        targets = build_targets(pids, n.pid, set(container), self.init_pid)
+        best = None
+        hit = None
+        for t in targets:
+            d = self.engine.decide("signal", SignalQuery(sig, t.types, t.comm, t.host_pid))
+            if best is None or d.strictness > best.strictness:
+                best, hit = d, t
+        assert best is not None and hit is not None
+        decision = best.decision
+        effective = "allow" if self.mode == "audit" or decision in ("allow", "audit") \
+            else decision
+        comm = _comm(n.pid)
+        event = {"pid": n.pid, "comm": comm, "operation": "signal", "signal": sig,
+                 "target_pid": hit.host_pid, "rule": best.rule, "message": best.message}
+        etype = "signal_sent"
+        if effective == "allow":
+            self._respond(fd, n.id, 0)
+        elif effective == "absorb":
+            seccomp.notif_send(fd, n.id, val=0, error=0)  # reported as sent, not delivered
+            etype = "signal_absorbed"
+        elif effective == "redirect" and isinstance(best.redirect, int):
+            for t in targets:
+                try:
+                    os.kill(t.host_pid, best.redirect)
+                except OSError:
+                    pass
+            seccomp.notif_send(fd, n.id, val=0, error=0)
+            etype = "signal_redirected"
+        elif effective == "approve":
+            if self._queue(fd, n, best, event, lambda: self._respond(fd, n.id, 0)):
+                return
+            self._respond(fd, n.id, errno.EPERM)
+            effective, etype = "deny", "signal_blocked"
+        else:
+            self._respond(fd, n.id, errno.EPERM)
+            effective, etype = "deny", "signal_blocked"
+        self.events.emit(etype, pid=n.pid, comm=comm, operation=name, signal=sig,
+                         target_pid=hit.host_pid,
+                         policy={"decision": decision, "effective_decision": effective,
+                                 "rule": best.rule},
+                         effective_action="blocked" if effective == "deny" else "allowed",
+                         latency_us=int((time.perf_counter() - t0) * 1e6),
+                         fields={"target_types": sorted(hit.types), "targets": len(targets),
+                                 "redirect_to": best.redirect if etype ==
+                                 "signal_redirected" else None})
+
     # -- approvals ---------------------------------------------------------------------
     def _hold(self, fd: int, n: seccomp.Notif, target: object, d: object, comm: str | None,
               t0: float) -> None:
-        if len(self.pending) >= self.max_pending:
-            self._respond(fd, n.id, errno.EACCES)
-            self._exec_event(n.pid, comm, target, d, "approve", "deny", d.rule,  # type: ignore[attr-defined]
-                             "too many pending approvals", t0)
-            return
-        self._req += 1
-        req = f"r{self._req}"
-        timeout = d.timeout or DEFAULT_APPROVAL_TIMEOUT  # type: ignore[attr-defined]
         event = {"pid": n.pid, "comm": comm, "operation": "exec",
                  "path": target.path, "argv": list(target.argv),  # type: ignore[attr-defined]
                  "rule": d.rule, "message": d.message}  # type: ignore[attr-defined]
+        if not self._queue(fd, n, d, event,
+                           lambda: self._allow_exec(fd, n.id, n.pid, target)):
+            self._respond(fd, n.id, errno.EACCES)
+            self._exec_event(n.pid, comm, target, d, "approve", "deny", d.rule,  # type: ignore[attr-defined]
+                             "too many pending approvals", t0)
+
+    def _queue(self, fd: int, n: seccomp.Notif, d: object, event: dict, on_allow) -> bool:  # noqa: ANN001
+        if len(self.pending) >= self.max_pending:
+            return False
+        self._req += 1
+        req = f"r{self._req}"
+        timeout = d.timeout or DEFAULT_APPROVAL_TIMEOUT  # type: ignore[attr-defined]
         self.pending[req] = Pending(req, fd, n.id, n.pid, time.monotonic() + timeout, event,
-                                    target)
-        self.events.emit("approval_requested", pid=n.pid, comm=comm, operation="exec",
-                         path=event["path"], argv=event["argv"],
+                                    on_allow)
+        self.events.emit("approval_requested", pid=n.pid, comm=event.get("comm"),
+                         operation=event["operation"], path=event.get("path"),
+                         argv=event.get("argv"), signal=event.get("signal"),
+                         target_pid=event.get("target_pid"),
                          policy={"decision": "approve", "rule": d.rule,  # type: ignore[attr-defined]
                                  "approval": {"id": req, "mode": "cli"}},
                          fields={"timeout_s": timeout})
         self.events.flush()
+        return True
 
     def _answer_pending(self, p: Pending, allow: bool, reason: str) -> None:
         self.pending.pop(p.req, None)
@@ -266,11 +344,13 @@ class Monitor:
             valid = False
         if valid:
             if allow:
-                self._allow_exec(p.listener, p.notif_id, p.pid, p.target)
+                p.on_allow()
             else:
-                self._respond(p.listener, p.notif_id, errno.EACCES)
-        self.events.emit("approval_resolved", pid=p.pid, operation="exec",
-                         path=p.event["path"], argv=p.event["argv"],
+                self._respond(p.listener, p.notif_id,
+                              errno.EPERM if p.event["operation"] == "signal" else errno.EACCES)
+        self.events.emit("approval_resolved", pid=p.pid, operation=p.event["operation"],
+                         path=p.event.get("path"), argv=p.event.get("argv"),
+                         signal=p.event.get("signal"), target_pid=p.event.get("target_pid"),
                          policy={"decision": "approve",
                                  "effective_decision": "allow" if allow else "deny",
                                  "rule": p.event["rule"],

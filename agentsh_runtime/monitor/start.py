@@ -48,7 +48,8 @@ def start_monitor(container_id: str, plan, state_dir: str  # noqa: ANN001
                         policy={"decision": "deny", "rule": "env_policy"},
                         fields={"names": plan.removed_env})
         writer.emit("resource_limit_applied", fields={"resources": plan.resources})
-        Monitor(container_id, plan.engine, plan.mode, writer, state_dir).serve(theirs)
+        Monitor(container_id, plan.engine, plan.mode, writer, state_dir,
+                procs_file=plan.procs_file).serve(theirs)
     except BaseException:  # noqa: BLE001 - nobody to report to: exit non-zero
         os._exit(1)
     os._exit(0)
