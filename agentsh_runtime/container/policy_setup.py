@@ -20,6 +20,7 @@ ADMIN_CONFIG = "/etc/agentsh-runtime/config.yaml"
 ENFORCEMENT_CAPS = ("CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SYS_PTRACE",
                     "CAP_SYS_MODULE", "CAP_BPF")
 EXEC_SYSCALLS = ("execve", "execveat")
+UNIX_SYSCALLS = ("connect", "bind", "listen", "sendto", "sendmsg", "sendmmsg")
 SIGNAL_SYSCALLS = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
                    "pidfd_send_signal")
 IO_URING = ("io_uring_setup", "io_uring_enter", "io_uring_register")
@@ -217,6 +218,8 @@ def resolve(spec: Spec, default_policy: str | None, admin_path: str | None) -> P
         notify += EXEC_SYSCALLS
     if plan.engine.filters_signals:
         notify += SIGNAL_SYSCALLS
+    if policy.unix_socket_rules:
+        notify += UNIX_SYSCALLS
     plan.notify = tuple(notify)
     return plan
 

@@ -27,10 +27,11 @@ from .. import jsonio
 from ..linux import procmem, seccomp
 from ..linux.procconn import PROC_EVENT_EXEC, PROC_EVENT_EXIT, ExecEvents
 from ..linux.syscalls import name_of as syscall_name
-from ..policy.engine import Engine, ExecQuery, SignalQuery
+from ..policy.engine import Engine, ExecQuery, SignalQuery, UnixQuery
 from .events import EventWriter
 from .execcheck import depth_of, read_exec
 from .signals import build_targets, targets_of
+from .unixsock import OPS, normalise, unix_targets
 
 SIGNAL_CALLS = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
                 "pidfd_send_signal")
@@ -170,6 +171,8 @@ class Monitor:
             self._on_exec(fd, n)
         elif name in SIGNAL_CALLS:
             self._on_signal(fd, n, name)
+        elif name in OPS:
+            self._on_unix(fd, n, name)
         else:
             # a syscall our filter notifies on that no rule kind here handles: fail closed
             self._respond(fd, n.id, errno.EPERM)
@@ -305,6 +308,49 @@ class Monitor:
                          fields={"target_types": sorted(hit.types), "targets": len(targets),
                                  "redirect_to": best.redirect if etype ==
                                  "signal_redirected" else None})
+
+    # -- unix sockets ------------------------------------------------------------------
+    def _on_unix(self, fd: int, n: seccomp.Notif, name: str) -> None:
+        t0 = time.perf_counter()
+        try:
+            paths = unix_targets(name, n.pid, n.arch, n.nr, tuple(n.args))
+        except (OSError, procmem.TooLong):
+            self._respond(fd, n.id, errno.EACCES)
+            return
+        if not paths:
+            self._respond(fd, n.id, 0)  # not an AF_UNIX address: not ours to decide
+            return
+        op = OPS[name]
+        best = None
+        path = ""
+        for p in paths:
+            p = normalise(p, n.pid)
+            d = self.engine.decide("unix_socket", UnixQuery(op, p))
+            if best is None or d.strictness > best.strictness:
+                best, path = d, p
+        assert best is not None
+        decision = best.decision
+        effective = "allow" if self.mode == "audit" or decision in ("allow", "audit") \
+            else decision
+        comm = _comm(n.pid)
+        if effective == "allow":
+            self._respond(fd, n.id, 0)
+        elif effective == "approve":
+            event = {"pid": n.pid, "comm": comm, "operation": op, "path": path,
+                     "rule": best.rule, "message": best.message}
+            if self._queue(fd, n, best, event, lambda: self._respond(fd, n.id, 0)):
+                return
+            self._respond(fd, n.id, errno.EACCES)
+            effective = "deny"
+        else:
+            self._respond(fd, n.id, errno.EACCES)
+            effective = "deny"
+        self.events.emit("unix_socket_op", pid=n.pid, comm=comm, operation=op, path=path,
+                         policy={"decision": decision, "effective_decision": effective,
+                                 "rule": best.rule},
+                         effective_action="blocked" if effective == "deny" else "allowed",
+                         latency_us=int((time.perf_counter() - t0) * 1e6),
+                         fields={"syscall": name})
 
     # -- approvals ---------------------------------------------------------------------
     def _hold(self, fd: int, n: seccomp.Notif, target: object, d: object, comm: str | None,
