@@ -61,6 +61,13 @@ class Monitor:
         self.state_dir = state_dir
         self.max_pending = max_pending
         self.procs_file = procs_file  # the container cgroup's cgroup.procs
+        lim = engine.policy.resource_limits
+        self.command_timeout = lim.command_timeout
+        self.session_timeout = lim.session_timeout
+        self.idle_timeout = lim.idle_timeout
+        self.started_at = 0.0  # monotonic, when the init ran the container's program
+        self.last_activity = time.monotonic()
+        self.exec_started: dict[int, float] = {}  # pid -> monotonic exec time (timeouts)
         self.sel = selectors.DefaultSelector()
         self.listeners: set[int] = set()
         self.pending: dict[str, Pending] = {}
@@ -133,6 +140,7 @@ class Monitor:
                         continue
                     self.events.emit("monitor_warning", fields={"message": f"{kind}: {e}"})
             self._expire_pending()
+            self._enforce_time_limits()
             self.events.maybe_flush()
             if self.init_pid and not self.pending and not os.path.exists(
                     f"/proc/{self.init_pid}/ns") and not self.listeners:
@@ -159,6 +167,7 @@ class Monitor:
         os.close(fd)
 
     def _on_listener(self, fd: int) -> None:
+        self.last_activity = time.monotonic()
         try:
             n = seccomp.notif_recv(fd)
         except OSError as e:
@@ -222,6 +231,7 @@ class Monitor:
             self._allow_exec(fd, n.id, n.pid, target)
             if n.pid == self.init_pid and not self.started:
                 self.started = True
+                self.started_at = time.monotonic()
                 self.events.emit("container_started", pid=n.pid,
                                  argv=list(target.argv))
         else:
@@ -248,6 +258,12 @@ class Monitor:
             fields={"depth": getattr(target, "depth", None), "mode": self.mode})
 
     # -- signals -----------------------------------------------------------------------
+    def _in_container(self, pid: int) -> bool:
+        try:
+            return os.stat(f"/proc/{pid}/ns/pid").st_ino == self.pidns_ino
+        except OSError:
+            return False
+
     def _container_pids(self) -> list[int]:
         try:
             with open(self.procs_file) as f:
@@ -410,10 +426,47 @@ class Monitor:
         for p in [p for p in self.pending.values() if p.deadline <= now]:
             self._answer_pending(p, allow=False, reason="timeout")
 
+    # -- time limits (resource_limits.*_timeout) -----------------------------------------
+    def _enforce_time_limits(self) -> None:
+        if not self.started_at:
+            return
+        now = time.monotonic()
+        if self.command_timeout:
+            for pid, started in list(self.exec_started.items()):
+                # the container's own first process is bounded by session_timeout
+                if pid != self.init_pid and now - started > self.command_timeout:
+                    self.exec_started.pop(pid, None)
+                    self._kill(pid, "command_timeout", self.command_timeout)
+        if self.session_timeout and now - self.started_at > self.session_timeout:
+            self.session_timeout = None
+            self._kill(self.init_pid, "session_timeout", now - self.started_at)
+        if self.idle_timeout and now - self.last_activity > self.idle_timeout:
+            self.idle_timeout = None
+            self._kill(self.init_pid, "idle_timeout", now - self.last_activity)
+
+    def _kill(self, pid: int, limit: str, seconds: float) -> None:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        self.events.emit("command_killed", pid=pid, comm=_comm(pid),
+                         policy={"decision": "deny", "rule": f"resource_limits.{limit}"},
+                         effective_action="blocked",
+                         fields={"limit": limit, "after_s": round(seconds, 1),
+                                 "container": pid == self.init_pid})
+        self.events.flush()
+
     # -- the process connector ---------------------------------------------------------
     def _on_proc_events(self) -> None:
         assert self.exec_events is not None
         for what, tgid, code in self.exec_events.read():
+            if what == PROC_EVENT_EXEC and (self.command_timeout or self.idle_timeout) \
+                    and self._in_container(tgid):
+                now = time.monotonic()
+                self.last_activity = now
+                self.exec_started[tgid] = now
+            elif what == PROC_EVENT_EXIT:
+                self.exec_started.pop(tgid, None)
             if what == PROC_EVENT_EXEC and tgid in self.allowed_exec:
                 allowed = self.allowed_exec.pop(tgid)
                 try:
@@ -463,6 +516,11 @@ class Monitor:
         info = jsonio.loads(msg.decode().strip() or "{}")
         if info.get("op") == "init" and not fds:
             self.init_pid = int(info.get("pid") or 0)
+            try:
+                self.pidns_ino = os.stat(f"/proc/{self.init_pid}/ns/pid").st_ino
+            except OSError:
+                self.pidns_ino = 0
+            self.started_at = time.monotonic()
             return {"ok": True}
         if fds and info.get("op") == "add_listener":
             self.add_listener(fds[0], int(info.get("pid") or 0))

@@ -242,7 +242,9 @@ def explain(path: str, file_op: tuple[str, ...] | None = None, exec: str | None 
         lines.append(f"redirect: {target}")
     if kind == "command":
         cands = engine.candidates(q) or []
-        lines.append("checked as: " + "; ".join(f"{label} {w}" for w, _, label in cands))
+        lines.append("checked as: " + "; ".join(
+            f"{label} {w}" + ("" if strong else " (counts when a rule names it)")
+            for w, _, label, strong in cands))
         if engine.candidates(q) is None:
             lines.append("checked as: (wrappers nest too deep)")
     lines.append("enforce mode: " + ("blocks" if d.decision == "deny" else

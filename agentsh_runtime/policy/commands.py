@@ -256,8 +256,11 @@ def payloads(names: Iterable[str], argv: Argv,
                 continue
             seen_kinds.add("multicall")
             # the applet is argv[0]'s basename, or the first argument after `busybox`
-            if is_multicall(basename(argv[0]).lower()) and rest and not rest[0].startswith("-"):
-                out.append(rest)
+            if is_multicall(basename(argv[0]).lower()):
+                if rest and not rest[0].startswith("-"):
+                    out.append(rest)
+            else:
+                out.append(tuple(argv))  # argv[0] names the applet that runs
         elif name in WRAPPERS:
             if name in seen_kinds:
                 continue

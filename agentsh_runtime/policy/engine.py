@@ -503,31 +503,41 @@ class Engine:
             hit ^= low
         return self._c_deny
 
-    def candidates(self, q: ExecQuery) -> list[tuple[str, tuple[str, ...], str]] | None:
-        """Every (command, argv, label) the exec is checked as; None when wrappers nest
-        deeper than MAX_DEPTH or give more than MAX_CANDIDATES."""
+    def candidates(self, q: ExecQuery) -> list[tuple[str, tuple[str, ...], str, bool]] | None:
+        """Every (command, argv, label, strong) the exec is checked as; None when wrappers
+        nest deeper than MAX_DEPTH or give more than MAX_CANDIDATES.
+
+        Strong candidates are what runs: the path as given, the resolved path, the
+        payloads of wrappers and multi-call binaries, a #! interpreter; one that no rule
+        matches gets the default (deny). argv[0] is a name the caller chose: it counts
+        when a rule matches it (so it can only make the decision stricter)."""
         argv = tuple(q.argv)
-        out: list[tuple[str, tuple[str, ...], str]] = []
-        seen: set[tuple[str, tuple[str, ...]]] = set()
+        out: list[tuple[str, tuple[str, ...], str, bool]] = []
+        index: dict[tuple[str, tuple[str, ...]], int] = {}
 
-        def add(word: str, av: tuple[str, ...], label: str) -> None:
-            if word and (word, av) not in seen:
-                seen.add((word, av))
-                out.append((word, av, label))
+        def add(word: str, av: tuple[str, ...], label: str, strong: bool) -> None:
+            if not word:
+                return
+            i = index.get((word, av))
+            if i is None:
+                index[(word, av)] = len(out)
+                out.append((word, av, label, strong))
+            elif strong and not out[i][3]:
+                out[i] = (word, av, label, True)
 
-        add(q.path, argv, "path")
+        add(q.path, argv, "path", True)
         if q.resolved:
-            add(q.resolved, argv, "resolved")
+            add(q.resolved, argv, "resolved", True)
         if argv and argv[0]:
-            add(argv[0], argv, "argv0")
+            add(argv[0], argv, "argv0", False)
         names = {basename(w).lower() for w in (q.path, q.resolved, argv[0] if argv else "")
                  if w}
         frontier = [(names, argv)]
         for path, av in q.extra:
             av = tuple(av)
-            add(path, av, "interpreter")
+            add(path, av, "interpreter", True)
             if av and av[0]:
-                add(av[0], av, "interpreter argv0")
+                add(av[0], av, "interpreter argv0", False)
             frontier.append(({basename(path).lower(), basename(av[0]).lower() if av else ""},
                              av))
         level = 0
@@ -537,7 +547,7 @@ class Engine:
                 for p in payloads(nm, av, self._c_wrappers):
                     if level >= MAX_DEPTH or len(out) >= MAX_CANDIDATES:
                         return None
-                    add(p[0], p, "payload")
+                    add(p[0], p, "payload", True)
                     nxt.append(({basename(p[0]).lower()}, p))
             frontier = nxt
             level += 1
@@ -552,13 +562,18 @@ class Engine:
         dmask = self._depth_mask(q.depth if q.depth is not None and q.depth >= 0 else 0)
         best: Decision | None = None
         best_label = best_word = "path"
-        for word, av, label in cands:
+        for word, av, label, strong in cands:
             d = self._cmd_one(word, av, dmask)
-            if best is None or _STRICT[d.decision] > _STRICT[best.decision]:
+            if d.spec is None and not strong:
+                continue  # argv[0] matched no rule: it neither allows nor denies
+            if best is None or _STRICT[d.decision] > _STRICT[best.decision] or (
+                    _STRICT[d.decision] == _STRICT[best.decision] and best.spec is None
+                    and d.spec is not None):
                 best, best_label, best_word = d, label, word
-                if d.decision == m.DENY:
+                if d.decision == m.DENY and d.spec is not None:
                     break
-        assert best is not None
+        if best is None:  # pragma: no cover - the path is always a strong candidate
+            return self._c_deny
         if best_label != "path":
             best = best._replace(detail=f"{best_label} {best_word}")
         return best

@@ -228,7 +228,7 @@ CMDS = engine("""\
          decision: approve}
       - {name: deep, commands: [make], context: {min_depth: 2, max_depth: 3}, decision: audit}
       - {name: tools, commands: [LS, cat, git, make, sh, dash, busybox, env, nice, nohup, timeout,
-         time, xargs, sudo, strace, "ld-linux*", myrun, rm, python3, "/opt/bin/*"],
+         time, xargs, sudo, strace, "ld-linux*", "ld-*.so*", myrun, rm, python3, "/opt/bin/*"],
          decision: allow}
 """)
 
@@ -265,12 +265,18 @@ def test_command_redirect_carries_the_target():
 @pytest.mark.parametrize("path,argv,resolved,expected,detail", [
     # argv[0] cannot loosen: ls's name on rm's binary is still rm (no rm -rf)
     ("/usr/bin/rm", ("ls", "-rf", "/x"), None, ("deny", "no-rm-rf"), None),
+    # argv[0] counts when a rule names it (it can only tighten) ...
+    ("/opt/bin/tool", ("rm", "-rf", "/"), None, ("deny", "no-rm-rf"), "argv0"),
+    # ... and does not deny by default when none does (a full-path rule still allows)
+    ("/opt/bin/tool", ("tool", "x"), None, ("allow", "tools"), None),
     # nor can the path given: the resolved path counts
     ("/tmp/innocent", ("cat", "x"), "/usr/sbin/mkfs", ("deny", "no-mkfs"), "resolved"),
     # multi-call binaries: the applet from argv[0] or after `busybox`
     ("/bin/busybox", ("busybox", "rm", "-rf", "/"), None, ("deny", "no-rm-rf"), "payload"),
     ("/bin/rm", ("rm", "-rf", "/"), "/bin/busybox", ("deny", "no-rm-rf"), None),
     ("/bin/busybox", ("busybox", "ls"), None, ("allow", "tools"), None),
+    ("/bin/busybox", ("vi", "x"), None, ("deny", "default-deny-commands"), "payload"),
+    ("/bin/vi", ("vi", "x"), "/bin/busybox", ("deny", "default-deny-commands"), None),
     ("/bin/busybox", ("busybox", "vi"), None, ("deny", "default-deny-commands"), "payload"),
     # wrappers
     ("/usr/bin/env", ("env", "-i", "A=1", "rm", "-rf", "/"), None, ("deny", "no-rm-rf"),
@@ -307,6 +313,15 @@ def test_command_candidates_strictest_wins(path, argv, resolved, expected, detai
     d = CMDS.decide("command", ExecQuery(path, argv, resolved, 1))
     assert (d.decision, d.rule) == expected
     assert (d.detail or "").split(" ")[0] == (detail or "")
+
+
+def test_the_resolved_path_must_be_allowed_too():
+    e = engine("command_rules:\n  - {name: sh, commands: [sh], decision: allow}\n")
+    q = ExecQuery("/bin/sh", ("sh", "-c", "true"), "/usr/bin/dash", 1)
+    assert dec(e, "command", q) == ("deny", "default-deny-commands")
+    assert e.decide("command", q).detail == "resolved /usr/bin/dash"
+    e = engine("command_rules:\n  - {name: sh, commands: [sh, dash], decision: allow}\n")
+    assert dec(e, "command", q) == ("allow", "sh")
 
 
 def test_interpreter_is_another_candidate():
