@@ -66,13 +66,9 @@ def parse_yaml_cached(text: str, field: str) -> object:
             return jsonio.loads(f.read())
     except (OSError, ValueError):
         pass
-    import yaml
+    from ..policy.load import parse_yaml  # the policy format's YAML rules (1.2 booleans)
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        doc = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as e:
-        raise ConfigError(f"not valid YAML: {e}", field) from None
+    doc = parse_yaml(text, field)
     try:
         data = jsonio.dumps(doc).encode()
     except (TypeError, ValueError):

@@ -88,7 +88,11 @@ class Monitor:
             os.unlink(ctl_path)
         except FileNotFoundError:
             pass
-        ctl.bind(ctl_path)
+        # engines' state roots are deep (Docker: .../runtime-runc/moby/<64 hex>): bind
+        # by a relative name, sun_path holds 108 bytes
+        os.chdir(self.state_dir)
+        ctl.bind(SOCK_NAME)
+        os.chdir("/")
         os.chmod(ctl_path, 0o600)
         ctl.listen(16)
         ctl.setblocking(False)
@@ -596,8 +600,10 @@ def request(state_dir: str, req: dict, fd: int | None = None, timeout: float = 5
     """One request to a container's monitor over its control socket."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
+    dirfd = os.open(state_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        sock.connect(os.path.join(state_dir, SOCK_NAME))
+        # a short path to a possibly long one (sun_path holds 108 bytes)
+        sock.connect(f"/proc/self/fd/{dirfd}/{SOCK_NAME}")
         data = (jsonio.dumps(req) + "\n").encode()
         if fd is None:
             sock.sendall(data)
@@ -611,4 +617,5 @@ def request(state_dir: str, req: dict, fd: int | None = None, timeout: float = 5
             buf += chunk
     finally:
         sock.close()
+        os.close(dirfd)
     return jsonio.loads(buf.decode() or "{}")  # type: ignore[return-value]

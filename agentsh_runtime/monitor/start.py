@@ -50,7 +50,15 @@ def start_monitor(container_id: str, plan, state_dir: str  # noqa: ANN001
         writer.emit("resource_limit_applied", fields={"resources": plan.resources})
         Monitor(container_id, plan.engine, plan.mode, writer, state_dir,
                 procs_file=plan.procs_file).serve(theirs)
-    except BaseException:  # noqa: BLE001 - nobody to report to: exit non-zero
+    except BaseException as e:  # noqa: BLE001 - no stdio left: the events log says why
+        try:
+            from .events import EventWriter
+
+            w = EventWriter(plan.events_dir, container_id)
+            w.emit("monitor_failed", fields={"error": f"{type(e).__name__}: {e}"})
+            w.flush()
+        except BaseException:  # noqa: BLE001
+            pass
         os._exit(1)
     os._exit(0)
 

@@ -1,0 +1,453 @@
+"""Helpers for the policy tests: admin config, a Runtime that passes --admin-config,
+the events a container's monitor writes, and small static C programs.
+
+These are agentsh-runtime-only features (runc has no policies): every test that uses
+them passes an admin config whose ``events_dir`` is inside the test's tmp_path, so
+events never go to /var/log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.support.bundle import REPO_ROOT, Bundle, Runtime, pid_alive
+
+CACHE = REPO_ROOT / "tests" / ".cache" / "cprogs"
+BIN_DIR = "/usr/local/bin"  # where install_program() puts programs in a rootfs
+
+ANN_POLICY = "dev.agentsh.policy"
+ANN_INLINE = "dev.agentsh.policy.inline"
+ANN_MODE = "dev.agentsh.mode"
+ANN_EVENTS = "dev.agentsh.events"
+ANN_WORKSPACE = "dev.agentsh.workspace"
+ANN_CRI_TYPE = "io.kubernetes.cri.container-type"
+
+# ---------------------------------------------------------------------------
+# policies and the admin config
+
+
+def policy_text(name: str = "test", **sections: Any) -> str:
+    """A policy document (YAML) with version 1, ``name`` and the given sections."""
+    doc: dict[str, Any] = {"version": 1, "name": name}
+    doc.update(sections)
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def allow_rest(name: str = "allow-rest") -> dict[str, Any]:
+    """The last command rule of most test policies (commands default to deny)."""
+    return {"name": name, "commands": ["*"], "decision": "allow"}
+
+
+def command_policy(*rules: Mapping[str, Any], name: str = "test", **sections: Any) -> str:
+    """command_rules = rules + allow-everything-else."""
+    return policy_text(name, command_rules=[dict(r) for r in rules] + [allow_rest()],
+                       **sections)
+
+
+DENY_RM = {"name": "no-rm", "commands": ["rm"], "decision": "deny",
+           "message": "rm is not allowed here"}
+DENY_MARKER = {"name": "no-marker", "commands": ["marker", f"{BIN_DIR}/marker"],
+               "decision": "deny"}
+
+
+def write_admin_config(tmp_path: Path, name: str = "admin.yaml", **keys: Any) -> Path:
+    """An admin config in tmp_path; events go to tmp_path/events unless said otherwise."""
+    keys.setdefault("events_dir", str(tmp_path / "events"))
+    f = tmp_path / name
+    f.write_text(yaml.safe_dump(keys, sort_keys=False))
+    return f
+
+
+# ---------------------------------------------------------------------------
+# the runtime with --admin-config, and what a policy container leaves in its state
+
+
+class PolicyRuntime(Runtime):
+    """Runtime that passes ``--admin-config FILE`` (a global flag) on every call, and
+    remembers every monitor it saw (checked to be gone after delete)."""
+
+    def __init__(self, binary: str | os.PathLike[str], root: Path, admin_config: Path,
+                 **kw: Any) -> None:
+        super().__init__(binary, root, **kw)
+        self.admin_config = Path(admin_config)
+        self.monitors: dict[str, tuple[int, int | None]] = {}
+
+    def global_args(self) -> list[str]:
+        return super().global_args() + ["--admin-config", str(self.admin_config)]
+
+    @property
+    def events_dir(self) -> Path:
+        raw = yaml.safe_load(self.admin_config.read_text()) or {}
+        return Path(raw.get("events_dir") or "/var/log/agentsh-runtime")
+
+    def state_file(self, cid: str) -> dict[str, Any] | None:
+        """The runtime's own state.json of a container (not `state`'s OCI view)."""
+        try:
+            return json.loads((self.root / cid / "state.json").read_text())
+        except FileNotFoundError:
+            return None
+
+    def monitor(self, cid: str) -> tuple[int, int | None] | None:
+        """(pid, start time) of the container's monitor as state.json records it."""
+        data = self.state_file(cid) or {}
+        mon = data.get("monitor")
+        if not mon:
+            return None
+        found = (int(mon["pid"]), mon.get("start"))
+        self.monitors[cid] = found
+        return found
+
+    def create(self, bundle: Bundle, cid: str, *opts: str,
+               **kw: Any) -> subprocess.CompletedProcess[str]:
+        res = super().create(bundle, cid, *opts, **kw)
+        if res.returncode == 0:
+            self.monitor(cid)
+        return res
+
+    def live_monitors(self) -> list[str]:
+        return [f"monitor {pid} of {cid}" for cid, (pid, start) in self.monitors.items()
+                if pid_alive(pid, start)]
+
+    # -- the policy CLI --------------------------------------------------------
+    def audit(self, cid: str, *filters: str) -> subprocess.CompletedProcess[str]:
+        return self.cmd("audit", cid, *filters)
+
+    def audit_events(self, cid: str, *filters: str) -> list[dict[str, Any]]:
+        res = self.audit(cid, *filters)
+        assert res.returncode == 0, f"audit {cid} {filters}: {res.stderr}"
+        return [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
+
+    def approvals(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.cmd("approvals", *args)
+
+    def pending(self, cid: str) -> list[dict[str, Any]]:
+        res = self.approvals("list", cid)
+        assert res.returncode == 0, f"approvals list {cid}: {res.stderr}"
+        return [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
+
+    # -- events ----------------------------------------------------------------
+    def events(self, cid: str) -> list[dict[str, Any]]:
+        return read_events(self.events_dir, cid)
+
+    def wait_event(self, cid: str, pred: Callable[[dict[str, Any]], bool],
+                   timeout: float = 10.0, what: str = "event") -> dict[str, Any]:
+        return wait_event(self.events_dir, cid, pred, timeout, what)
+
+
+def read_events(events_dir: Path, cid: str) -> list[dict[str, Any]]:
+    f = Path(events_dir) / f"{cid}.jsonl"
+    try:
+        text = f.read_text()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in text.splitlines():
+        if line.strip():
+            out.append(json.loads(line))
+    return out
+
+
+def wait_event(events_dir: Path, cid: str, pred: Callable[[dict[str, Any]], bool],
+               timeout: float = 10.0, what: str = "event") -> dict[str, Any]:
+    """The first event matching pred (the monitor writes in batches: wait for it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        evs = read_events(events_dir, cid)
+        for ev in evs:
+            if pred(ev):
+                return ev
+        if time.monotonic() > deadline:
+            shown = "\n".join(json.dumps(e) for e in evs[-30:])
+            raise AssertionError(f"no {what} in {events_dir}/{cid}.jsonl after {timeout}s; "
+                                 f"last events:\n{shown}")
+        time.sleep(0.05)
+
+
+def is_exec(decision: str | None = None, *, rule: str | None = None,
+            argv0: str | None = None, effective: str | None = None,
+            argv_has: str | None = None) -> Callable[[dict[str, Any]], bool]:
+    """A predicate for execve events."""
+
+    def pred(ev: dict[str, Any]) -> bool:
+        if ev.get("type") != "execve":
+            return False
+        pol = ev.get("policy") or {}
+        argv = ev.get("argv") or []
+        if decision is not None and pol.get("decision") != decision:
+            return False
+        if effective is not None and pol.get("effective_decision") != effective:
+            return False
+        if rule is not None and pol.get("rule") != rule:
+            return False
+        if argv0 is not None and (not argv or argv[0] != argv0):
+            return False
+        return argv_has is None or argv_has in argv
+
+    return pred
+
+
+def of_type(type_: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda ev: ev.get("type") == type_
+
+
+def cgroup_of(pid: int, controller: str) -> str:
+    """The v1 cgroup directory of pid for a controller (hybrid host)."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            if controller in ctrls.split(","):
+                return f"/sys/fs/cgroup/{controller}{path}"
+    raise AssertionError(f"pid {pid} has no {controller} cgroup")
+
+
+def status_mask(status: str, field: str) -> int:
+    for line in status.splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1], 16)
+    raise AssertionError(f"no {field} in {status!r}")
+
+
+# ---------------------------------------------------------------------------
+# small static C programs
+
+MARKER_C = r"""
+/* marker FILE...: create each FILE (the "action" of a program a policy denies). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        int fd = open(argv[i], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) { (void)!write(fd, "ran\n", 4); close(fd); }
+    }
+    printf("marker ran\n");
+    return 0;
+}
+"""
+
+XEXEC_C = r"""
+/* xexec MODE PATH [ARGV0 [ARGS...]]: exec PATH with that argv, by
+ *   execve          execve(PATH)
+ *   execveat        execveat(AT_FDCWD, PATH, 0)
+ *   execveat-dirfd  execveat(open(dirname(PATH)), basename(PATH), 0)
+ *   fexecve         execveat(open(PATH, O_RDONLY), "", AT_EMPTY_PATH)
+ * On failure: "xexec: PATH: strerror" on stderr, exit 126 (EACCES) or 127. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+extern char **environ;
+int main(int argc, char **argv) {
+    if (argc < 3) { fprintf(stderr, "usage: xexec MODE PATH [ARGV0 ARGS...]\n"); return 2; }
+    const char *mode = argv[1], *path = argv[2];
+    char *one[2] = {(char *)path, NULL};
+    char **av = argc > 3 ? argv + 3 : one;
+    if (!strcmp(mode, "execve")) {
+        execve(path, av, environ);
+    } else if (!strcmp(mode, "execveat")) {
+        syscall(SYS_execveat, AT_FDCWD, path, av, environ, 0);
+    } else if (!strcmp(mode, "execveat-dirfd")) {
+        char dir[4096];
+        const char *slash = strrchr(path, '/');
+        if (!slash) { fprintf(stderr, "xexec: need a path with /\n"); return 2; }
+        size_t n = slash == path ? 1 : (size_t)(slash - path);
+        memcpy(dir, path, n); dir[n] = 0;
+        int dfd = open(dir, O_PATH | O_DIRECTORY);
+        if (dfd < 0) { perror("xexec: open dir"); return 2; }
+        syscall(SYS_execveat, dfd, slash + 1, av, environ, 0);
+    } else if (!strcmp(mode, "fexecve")) {
+        int fd = open(path, O_RDONLY);
+        if (fd < 0) { perror("xexec: open"); return 2; }
+        syscall(SYS_execveat, fd, "", av, environ, AT_EMPTY_PATH);
+    } else {
+        fprintf(stderr, "xexec: unknown mode %s\n", mode); return 2;
+    }
+    int e = errno;
+    fprintf(stderr, "xexec: %s: %s\n", path, strerror(e));
+    return e == EACCES ? 126 : 127;
+}
+"""
+
+RACE_C = r"""
+/* race SECONDS ALLOWED DENIED MARKER main|thread
+ * ALLOWED and DENIED are paths of the same length differing in one byte. For
+ * SECONDS, fork children; each child execs a path buffer that another thread keeps
+ * flipping between ALLOWED and DENIED (a single-byte store: no torn names), with argv
+ * {"true", MARKER}. "main": the main thread execs, a second thread flips; "thread": a
+ * second thread execs while the main thread flips (a non-leader thread's exec takes
+ * over the leader's pid). The DENIED program creates MARKER if it ever runs.
+ * Prints: attempts=N exit0=N denied=N killed=N other=N */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+extern char **environ;
+static char buf[256] __attribute__((aligned(64)));
+static size_t pos;
+static char ca, cd;
+static char *args[3];
+static void *flipper(void *unused) {
+    (void)unused;
+    volatile char *p = (volatile char *)buf + pos;
+    for (;;) { *p = cd; *p = ca; }
+    return NULL;
+}
+static void *execer(void *unused) {
+    (void)unused;
+    execve(buf, args, environ);
+    _exit(errno == EACCES ? 126 : 125);
+    return NULL;
+}
+static double now(void) {
+    struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+int main(int argc, char **argv) {
+    if (argc != 6) { fprintf(stderr, "usage: race SECS ALLOWED DENIED MARKER main|thread\n"); return 2; }
+    double secs = atof(argv[1]);
+    const char *a = argv[2], *d = argv[3];
+    int in_thread = !strcmp(argv[5], "thread");
+    size_t n = strlen(a);
+    if (n != strlen(d) || n >= sizeof buf) { fprintf(stderr, "race: paths differ in length\n"); return 2; }
+    int diff = 0;
+    for (size_t i = 0; i < n; i++) if (a[i] != d[i]) { pos = i; diff++; }
+    if (diff != 1) { fprintf(stderr, "race: paths must differ in exactly one byte\n"); return 2; }
+    ca = a[pos]; cd = d[pos];
+    args[0] = "true"; args[1] = argv[4]; args[2] = NULL;
+    long attempts = 0, exit0 = 0, denied = 0, killed = 0, other = 0;
+    double end = now() + secs;
+    while (now() < end) {
+        pid_t pid = fork();
+        if (pid < 0) { perror("fork"); break; }
+        if (pid == 0) {
+            memcpy(buf, a, n + 1);
+            pthread_t t;
+            if (in_thread) {
+                pthread_create(&t, NULL, execer, NULL);
+                volatile char *p = (volatile char *)buf + pos;
+                for (;;) { *p = cd; *p = ca; }
+            }
+            pthread_create(&t, NULL, flipper, NULL);
+            execer(NULL);
+        }
+        int st;
+        if (waitpid(pid, &st, 0) < 0) { perror("waitpid"); break; }
+        attempts++;
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) exit0++;
+        else if (WIFEXITED(st) && WEXITSTATUS(st) == 126) denied++;
+        else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) killed++;
+        else other++;
+    }
+    printf("attempts=%ld exit0=%ld denied=%ld killed=%ld other=%ld\n",
+           attempts, exit0, denied, killed, other);
+    return 0;
+}
+"""
+
+IO_URING_C = r"""
+/* io_uring_setup(8, &params): prints "io_uring_setup: ok fd=N" or
+ * "io_uring_setup: errno=E (strerror)". */
+#include <errno.h>
+#include <linux/io_uring.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) {
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    long fd = syscall(__NR_io_uring_setup, 8, &p);
+    if (fd < 0) {
+        int e = errno;
+        printf("io_uring_setup: errno=%d (%s)\n", e, strerror(e));
+        return 1;
+    }
+    printf("io_uring_setup: ok fd=%ld\n", fd);
+    return 0;
+}
+"""
+
+PROGRAMS = {"marker": MARKER_C, "xexec": XEXEC_C, "race": RACE_C, "iouring": IO_URING_C}
+
+
+def compiled(name: str) -> Path:
+    """The static binary of PROGRAMS[name], built once (cached by source hash)."""
+    src = PROGRAMS[name]
+    digest = hashlib.sha256(src.encode()).hexdigest()[:16]
+    out = CACHE / f"{name}-{digest}"
+    if out.exists():
+        return out
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        raise AssertionError("gcc is missing (apt-get install gcc libc6-dev): the policy "
+                             "tests build small static C programs")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    c_file = CACHE / f"{name}-{digest}.c"
+    c_file.write_text(src)
+    tmp = CACHE / f"{name}-{digest}.{os.getpid()}.tmp"
+    p = subprocess.run([gcc, "-static", "-O2", "-pthread", "-Wall", "-o", str(tmp),
+                        str(c_file)], capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        raise AssertionError(f"gcc -static {name}.c failed:\n{p.stderr}")
+    os.replace(tmp, out)
+    return out
+
+
+def install_program(bundle: Bundle, name: str, dest: str | None = None) -> str:
+    """Copy the compiled program into the bundle's rootfs (default /usr/local/bin/NAME);
+    returns its path inside the container."""
+    dest = dest or f"{BIN_DIR}/{name}"
+    host = bundle.rootfs / dest.lstrip("/")
+    host.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(compiled(name), host)
+    os.chmod(host, 0o755)
+    return dest
+
+
+def install_programs(bundle: Bundle, names: Iterable[str]) -> None:
+    for n in names:
+        install_program(bundle, n)
+
+
+def symlink_in(bundle: Bundle, link: str, target: str) -> None:
+    """A symlink inside the rootfs (link and target are container paths)."""
+    host = bundle.rootfs / link.lstrip("/")
+    host.parent.mkdir(parents=True, exist_ok=True)
+    if host.is_symlink() or host.exists():
+        host.unlink()
+    host.symlink_to(target)
+
+
+def write_in(bundle: Bundle, path: str, text: str, mode: int = 0o644) -> Path:
+    host = bundle.rootfs / path.lstrip("/")
+    host.parent.mkdir(parents=True, exist_ok=True)
+    host.write_text(text)
+    os.chmod(host, mode)
+    return host
+
+
+def in_rootfs(bundle: Bundle, path: str) -> Path:
+    return bundle.rootfs / path.lstrip("/")
