@@ -19,6 +19,27 @@ def merge_resources(current: dict, change: dict) -> dict:
     return out
 
 
+def _capped_by_policy(state: st.State, resources: dict) -> dict:
+    """POLICY.md: `update` cannot raise a limit above the policy's (the stricter wins)."""
+    import os
+
+    from ..policy.limits import merge_into_linux_resources
+    from .policy_setup import load_policy_text
+
+    with open(os.path.join(state.dir, "policy.yaml")) as f:
+        policy = load_policy_text(f.read(), "policy")
+    return merge_into_linux_resources(resources, policy.resource_limits,
+                                      _devices(resources))
+
+
+def _devices(resources: dict) -> list[tuple[int, int]]:
+    out = []
+    for key in ("throttleReadBpsDevice", "throttleWriteBpsDevice"):
+        for dev in (resources.get("blockIO") or {}).get(key) or []:
+            out.append((int(dev["major"]), int(dev["minor"])))
+    return out
+
+
 def update(g: GlobalOptions, cid: str, change: dict) -> None:
     state = st.load(g.root, cid)
     with st.Lock(state.dir):
@@ -28,6 +49,8 @@ def update(g: GlobalOptions, cid: str, change: dict) -> None:
         linux = config.setdefault("linux", {})
         # devices are replaced, not merged: the new rule list stands alone
         merged = merge_resources(linux.get("resources") or {}, change)
+        if state.data.get("policy"):
+            merged = _capped_by_policy(state, merged)
         for warning in CgroupSet.from_state(state.data.get("cgroup")).apply_resources(merged):
             g.log.warning(warning)
         linux["resources"] = merged

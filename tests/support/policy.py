@@ -118,6 +118,47 @@ class PolicyRuntime(Runtime):
         return [f"monitor {pid} of {cid}" for cid, (pid, start) in self.monitors.items()
                 if pid_alive(pid, start)]
 
+    def monitor_gone(self, cid: str, timeout: float = 3.0) -> bool:
+        pid, start = self.monitors[cid]
+        deadline = time.monotonic() + timeout
+        while pid_alive(pid, start):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    # -- lifecycles the tests share ------------------------------------------
+    def run_to_end(self, bundle: Bundle, cid: str, timeout: float = 20.0,
+                   ) -> tuple[str, str, dict[str, Any]]:
+        """create, start, wait until stopped, delete: (stdout, stderr, state.json as
+        create left it). Asserts each step, and that the monitor (if any) is gone."""
+        res = self.create(bundle, cid)
+        assert res.returncode == 0, f"create: {res.stderr}"
+        state = self.state_file(cid) or {}
+        res = self.start(cid)
+        assert res.returncode == 0, f"start: {res.stderr}"
+        self.wait_status(cid, "stopped", timeout)
+        out, err = self.output(bundle, cid)
+        res = self.delete(cid)
+        assert res.returncode == 0, f"delete: {res.stderr}"
+        if cid in self.monitors:
+            assert self.monitor_gone(cid), f"monitor {self.monitors[cid]} alive after delete"
+        return out, err, state
+
+    def start_idle(self, bundle: Bundle, cid: str) -> dict[str, Any]:
+        """A running container whose init is `sleep 1000`; returns its OCI state."""
+        bundle.update(args=["sleep", "1000"])
+        res = self.create(bundle, cid)
+        assert res.returncode == 0, f"create: {res.stderr}"
+        res = self.start(cid)
+        assert res.returncode == 0, f"start: {res.stderr}"
+        return self.wait_status(cid, "running")
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        """The runtime in the background (stdout/stderr piped, text)."""
+        return subprocess.Popen(self.global_args() + list(args), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
     # -- the policy CLI --------------------------------------------------------
     def audit(self, cid: str, *filters: str) -> subprocess.CompletedProcess[str]:
         return self.cmd("audit", cid, *filters)
@@ -198,6 +239,24 @@ def is_exec(decision: str | None = None, *, rule: str | None = None,
 
 def of_type(type_: str) -> Callable[[dict[str, Any]], bool]:
     return lambda ev: ev.get("type") == type_
+
+
+def processes_with_arg(word: str) -> list[tuple[int, str]]:
+    """(pid, cmdline) of live processes with `word` as one of their arguments (a monitor
+    is a fork of `create`, so its cmdline still names the container id)."""
+    found = []
+    me = os.getpid()
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == me:
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if word.encode() in args and pid_alive(int(d)):
+            found.append((int(d), b" ".join(args).decode(errors="replace")))
+    return found
 
 
 def cgroup_of(pid: int, controller: str) -> str:
