@@ -307,9 +307,9 @@ class Engine:
         return out
 
     def _globset(self, items: list[tuple[str, int]], sep: str | None, fold: bool,
-                 field: str) -> GlobSet:
+                 field: str, memo: int = 0) -> GlobSet:
         try:
-            return GlobSet(items, sep, fold)
+            return GlobSet(items, sep, fold, memo)
         except GlobError:
             # name the bad one
             for g, i in items:
@@ -461,7 +461,7 @@ class Engine:
             self._c_args.append([Regex(p, anchored=False, latin1=False)
                                  for p in r.args_patterns] or None)
             self._c_depth.append(r.depth)
-        self._c_base = self._globset(base_items, None, True, "command_rules")
+        self._c_base = self._globset(base_items, None, True, "command_rules", memo=1024)
         self._c_path = self._globset(path_items, "/", False, "command_rules")
         self._c_dec = [self._decision(r, COMMAND, r.redirect_to) for r in rules]
         self._c_depth_masks: dict[int, int] = {}
@@ -554,11 +554,11 @@ class Engine:
         return out
 
     def _command(self, q: ExecQuery) -> Decision:
-        if not q.path and not q.argv:
-            return self._c_bad
         cands = self.candidates(q)
         if cands is None:
             return self._c_too_deep
+        if not q.path or not cands[0][3]:
+            return self._c_bad  # nothing that runs to check (argv[0] alone only tightens)
         dmask = self._depth_mask(q.depth if q.depth is not None and q.depth >= 0 else 0)
         best: Decision | None = None
         best_label = best_word = "path"
@@ -572,8 +572,7 @@ class Engine:
                 best, best_label, best_word = d, label, word
                 if d.decision == m.DENY and d.spec is not None:
                     break
-        if best is None:  # pragma: no cover - the path is always a strong candidate
-            return self._c_deny
+        assert best is not None  # the path is a strong candidate
         if best_label != "path":
             best = best._replace(detail=f"{best_label} {best_word}")
         return best
@@ -644,14 +643,14 @@ class Engine:
         if not self.policy.signal_rules:
             return self._s_open
         sig = q.signal
-        if isinstance(sig, bool) or not isinstance(sig, int) or not 0 <= sig <= 64:
+        if not isinstance(sig, int) or not 0 <= sig <= 64:
             return self._s_bad
         hit = self._s_sig[sig]
         if not hit:
             return self._s_deny
         types = self._s_types
         tm = self._s_no_target
-        targets = (q.targets,) if isinstance(q.targets, str) else q.targets
+        targets = (q.targets,) if isinstance(q.targets, str) else (q.targets or ())
         for t in targets:
             tm |= types.get(t, 0)
             for implied in TARGET_IMPLIES.get(t, ()):

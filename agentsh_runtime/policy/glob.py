@@ -220,11 +220,14 @@ class GlobSet:
 
     Literal globs are a dict lookup; the rest are one RegexSet."""
 
-    __slots__ = ("_literals", "_set", "_bits", "fold", "empty")
+    __slots__ = ("_literals", "_set", "_bits", "fold", "empty", "_memo", "_memo_size")
 
     def __init__(self, items: list[tuple[str, int]], sep: str | None,
-                 fold: bool = False) -> None:
+                 fold: bool = False, memo: int = 0) -> None:
         self.fold = fold
+        # answers remembered for texts that recur (command basenames): at most `memo`
+        self._memo: dict[str, int] | None = {} if memo else None
+        self._memo_size = memo
         self._literals: dict[str, int] = {}
         patterns: list[str] = []
         self._bits: list[int] = []
@@ -241,6 +244,12 @@ class GlobSet:
         self.empty = not items
 
     def mask(self, text: str) -> int:
+        memo = self._memo
+        if memo is not None:
+            m = memo.get(text)
+            if m is not None:
+                return m
+        key = text
         if self.fold:
             text = text.lower()
         m = self._literals.get(text, 0)
@@ -248,4 +257,8 @@ class GlobSet:
             bits = self._bits
             for i in self._set.matches(text.encode("utf-8", "surrogateescape")):
                 m |= bits[i]
+        if memo is not None:
+            if len(memo) >= self._memo_size:
+                memo.clear()
+            memo[key] = m
         return m

@@ -385,12 +385,18 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 int main(int argc, char **argv) {
-    if (argc != 6) { fprintf(stderr, "usage: race SECS ALLOWED DENIED MARKER main|thread\n"); return 2; }
+    if (argc != 6) {
+        fprintf(stderr, "usage: race SECS ALLOWED DENIED MARKER main|thread\n");
+        return 2;
+    }
     double secs = atof(argv[1]);
     const char *a = argv[2], *d = argv[3];
     int in_thread = !strcmp(argv[5], "thread");
     size_t n = strlen(a);
-    if (n != strlen(d) || n >= sizeof buf) { fprintf(stderr, "race: paths differ in length\n"); return 2; }
+    if (n != strlen(d) || n >= sizeof buf) {
+        fprintf(stderr, "race: paths differ in length\n");
+        return 2;
+    }
     int diff = 0;
     for (size_t i = 0; i < n; i++) if (a[i] != d[i]) { pos = i; diff++; }
     if (diff != 1) { fprintf(stderr, "race: paths must differ in exactly one byte\n"); return 2; }

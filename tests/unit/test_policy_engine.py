@@ -339,6 +339,13 @@ def test_interpreter_is_another_candidate():
     assert dec(e, "command", q) == ("deny", "all-but-perl")
 
 
+def test_an_exec_without_a_path_is_denied():
+    e = engine("command_rules:\n  - {name: all, decision: allow}\n")
+    # argv[0] alone only tightens: with nothing that runs to check, deny
+    assert dec(e, "command", ExecQuery("", ("ls",))) == ("deny", "invalid-query")
+    assert dec(e, "command", ExecQuery("", ())) == ("deny", "invalid-query")
+
+
 def test_wrappers_nesting_too_deep_is_denied():
     e = engine("command_rules:\n  - {name: all, decision: allow}\n")
     argv = ("env",) * 12 + ("ls",)

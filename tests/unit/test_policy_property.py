@@ -227,7 +227,8 @@ def test_allow_all_allows_everything(q):
         return
     if kind == "signal" and not (isinstance(query.signal, int) and 0 <= query.signal <= 64):
         return  # not filtered at all: the policy has no signal_rules
-    if kind == "command" and not query.path and not query.argv:
+    if kind == "command" and not query.path:
+        assert (d.decision, d.rule) == ("deny", "invalid-query")
         return
     assert d.decision == "allow", (q, d)
     assert not d.would_block
