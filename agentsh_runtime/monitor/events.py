@@ -44,7 +44,7 @@ class EventWriter:
             self.paths.append(os.path.join(events_dir, extra_name))
         self.max_file_bytes = max_file_bytes
         self.keep = keep
-        self._buf: list[str] = []
+        self._buf: list[dict] = []
         self._last_flush = time.monotonic()
         self._seq = 0
         self._dropped = 0
@@ -61,7 +61,7 @@ class EventWriter:
                  "timestamp": rfc3339(now), "type": type_,
                  "container_id": self.container_id}
         event.update({k: v for k, v in fields.items() if v is not None})
-        self._buf.append(self._dumps(event) + "\n")
+        self._buf.append(event)  # encoded at flush: off the decision's path
         if len(self._buf) >= FLUSH_EVENTS:
             self.flush()
         return event
@@ -74,7 +74,8 @@ class EventWriter:
         self._last_flush = time.monotonic()
         if not self._buf:
             return
-        data = "".join(self._buf).encode()
+        dumps = self._dumps
+        data = "".join([dumps(e) + "\n" for e in self._buf]).encode()
         self._buf.clear()
         for path in self.paths:
             self._append(path, data)

@@ -34,12 +34,31 @@ def _container_path(root: str, host_path: str) -> str:
     return rest if rest.startswith("/") else "/" + rest
 
 
+_SHEBANGS: dict[tuple[int, int, int, int], tuple[str, tuple[str, ...]] | None] = {}
+
+
 def _identity(host_path: str) -> tuple[int, int] | None:
+    st = _stat(host_path)
+    return None if st is None else (st.st_dev, st.st_ino)
+
+
+def _stat(host_path: str) -> os.stat_result | None:
     try:
-        st = os.stat(host_path)
+        return os.stat(host_path)
     except OSError:
         return None
-    return st.st_dev, st.st_ino
+
+
+def _shebang_cached(host_path: str, st: os.stat_result | None):  # noqa: ANN202
+    """`#!` of the file, remembered by (dev, inode, mtime, size): most execs repeat."""
+    if st is None:
+        return _shebang(host_path)
+    key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+    if key not in _SHEBANGS:
+        if len(_SHEBANGS) > 4096:
+            _SHEBANGS.clear()
+        _SHEBANGS[key] = _shebang(host_path)
+    return _SHEBANGS[key]
 
 
 def _shebang(host_path: str) -> tuple[str, tuple[str, ...]] | None:
@@ -107,10 +126,10 @@ def read_exec(pid: int, arch: int, nr: int, args: tuple[int, ...]) -> ExecTarget
     t.path = path
     host = secure_join(root, path)
     t.resolved = _container_path(root, host)
-    ident = _identity(host)
-    if ident:
-        t.identity.add(ident)
-    shebang = _shebang(host)
+    st = _stat(host)
+    if st is not None:
+        t.identity.add((st.st_dev, st.st_ino))
+    shebang = _shebang_cached(host, st)
     if shebang:
         interp, iargs = shebang
         t.interpreter = (interp, iargs + (path,) + t.argv[1:])

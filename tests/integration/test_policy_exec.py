@@ -90,6 +90,23 @@ def sh(prt: PolicyRuntime, cid: str, script: str, timeout: float = 30
     return prt.exec(cid, "sh", "-c", f"{script}; echo rc=$?", timeout=timeout)
 
 
+def in_container(prt: PolicyRuntime, bundle: Bundle, cid: str, script: str, via: str
+                 ) -> subprocess.CompletedProcess[str]:
+    """SCRIPT; echo rc=$? in a policy container: as its init (`init`) or through the
+    runtime's `exec` into a running one (`exec`: depth counts from the exec)."""
+    if via == "init":
+        bundle.update(args=["sh", "-c", f"{script}; echo rc=$?"])
+        out, err, state = prt.run_to_end(bundle, cid)
+        assert state.get("monitor"), "no monitor recorded in state.json"
+        return subprocess.CompletedProcess(["init"], 0, out, err)
+    prt.start_idle(bundle, cid)
+    assert prt.monitor(cid), "no monitor recorded in state.json"
+    return sh(prt, cid, script)
+
+
+VIA = pytest.mark.parametrize("via", ["init", "exec"])
+
+
 def assert_denied(res: subprocess.CompletedProcess[str], bundle: Bundle) -> None:
     out = res.stdout + res.stderr
     assert "rc=126" in res.stdout, out
@@ -156,11 +173,12 @@ RM_DISGUISES = {
 }
 
 
+@VIA
 @pytest.mark.parametrize("case", sorted(RM_DISGUISES))
-def test_rm_denied_however_it_is_run(prt, pbundle, running, case):
-    res = sh(prt, running, RM_DISGUISES[case])
+def test_rm_denied_however_it_is_run(prt, pbundle, cid, case, via):
+    res = in_container(prt, pbundle, cid, RM_DISGUISES[case], via)
     assert_denied(res, pbundle)
-    ev = prt.wait_event(running, is_exec("deny", rule="no-rm"), what="execve deny no-rm")
+    ev = prt.wait_event(cid, is_exec("deny", rule="no-rm"), what="execve deny no-rm")
     assert ev["policy"]["effective_decision"] == "deny"
 
 
@@ -188,11 +206,12 @@ MARKER_DISGUISES = {
 }
 
 
+@VIA
 @pytest.mark.parametrize("case", sorted(MARKER_DISGUISES))
-def test_marker_denied_however_it_is_run(prt, pbundle, running, case):
-    res = sh(prt, running, MARKER_DISGUISES[case])
+def test_marker_denied_however_it_is_run(prt, pbundle, cid, case, via):
+    res = in_container(prt, pbundle, cid, MARKER_DISGUISES[case], via)
     assert_denied(res, pbundle)
-    prt.wait_event(running, is_exec("deny", rule="no-marker"), what="execve deny no-marker")
+    prt.wait_event(cid, is_exec("deny", rule="no-marker"), what="execve deny no-marker")
 
 
 # -- args_patterns, context -----------------------------------------------------------
