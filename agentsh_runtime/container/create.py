@@ -85,12 +85,14 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
     policy = None
     from .policy_setup import wants_policy
 
-    if wants_policy(spec, g.default_policy):
+    if wants_policy(spec, g.default_policy, g.admin_config):
         from .policy_setup import apply_to_spec, resolve
 
         policy = resolve(spec, g.default_policy, g.admin_config)
         if policy is not None:
             apply_to_spec(policy, spec)
+            # `exec` builds its filter from the saved config: save the policy's profile
+            spec.raw.setdefault("linux", {})["seccomp"] = spec.linux.seccomp
             for warning in policy.warnings:
                 g.log.warning(warning)
     from ..init.process import unknown_capabilities
@@ -123,6 +125,7 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
 
             policy.procs_file = os.path.join(
                 cgroups.paths.get("pids") or next(iter(cgroups.paths.values())), "cgroup.procs")
+            policy.cgroup_paths = dict(cgroups.paths)
             monitor.extend(start_monitor(opts.id, policy, state_dir))
         plan = make_plan(spec, opts, cgroups, fifo_fd, console_fd, preserve, extra_env)
         plan.log = g.log
@@ -196,6 +199,13 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
             data["monitor"] = {"pid": mon_pid, "start": start_time(mon_pid)}
             with open(os.path.join(state_dir, "policy.yaml"), "w") as f:
                 f.write(policy.text)
+            from .. import jsonio
+
+            # ${VAR} values (env, HOME, PROJECT_ROOT, GIT_ROOT) for exec's engine; 0600
+            fd = os.open(os.path.join(state_dir, "policy-vars.json"),
+                         os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(jsonio.dumps(policy.variables))
         state = st.State(g.root, opts.id, data)
         state.save_config(spec.raw)
         state.save()

@@ -102,16 +102,23 @@ def exec_process(g: GlobalOptions, opts: ExecOptions) -> int:
 
 def _apply_policy(state: st.State, proc_: Process) -> None:
     from ..policy.engine import Engine
-    from ..policy.load import loads as policy_loads
-    from .policy_setup import ENFORCEMENT_CAPS
+    from .policy_setup import ENFORCEMENT_CAPS, load_policy_text
 
     try:
         with open(os.path.join(state.dir, "policy.yaml")) as f:
             text = f.read()
     except OSError as e:
         raise ContainerError(f"the container's policy is gone: {e.strerror}", "policy") from e
-    env = dict(e.split("=", 1) for e in proc_.env if "=" in e)
-    engine = Engine(policy_loads(text, "policy"), env)
+    from .. import jsonio
+
+    try:
+        with open(os.path.join(state.dir, "policy-vars.json"), "rb") as f:
+            variables = jsonio.loads(f.read())
+    except (OSError, ValueError):
+        variables = {}
+    variables = dict(variables)  # type: ignore[arg-type]
+    variables.update(e.split("=", 1) for e in proc_.env if "=" in e)
+    engine = Engine(load_policy_text(text, "policy"), variables)
     proc_.env, _removed = engine.filter_env(proc_.env)
     for kind, names in proc_.capabilities.items():
         if names is not None:

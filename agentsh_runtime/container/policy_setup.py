@@ -110,7 +110,8 @@ def load_policy_text(text: str, origin: str):  # noqa: ANN201 - a policy.model.P
 
 class PolicyPlan:
     __slots__ = ("engine", "mode", "name", "text", "events_dir", "extra_events", "notify",
-                 "removed_env", "warnings", "admin", "resources", "procs_file")
+                 "removed_env", "warnings", "admin", "resources", "procs_file", "variables",
+                 "cgroup_paths")
 
     def __init__(self) -> None:
         self.engine = None
@@ -125,13 +126,15 @@ class PolicyPlan:
         self.admin: AdminConfig | None = None
         self.resources: dict = {}
         self.procs_file = ""
+        self.variables: dict[str, str] = {}
+        self.cgroup_paths: dict[str, str] = {}
 
 
-def wants_policy(spec: Spec, default_policy: str | None) -> bool:
+def wants_policy(spec: Spec, default_policy: str | None, admin_path: str | None = None) -> bool:
     """Cheap test on the hot path: without any of these, nothing of the policy layer loads."""
     ann = spec.annotations
     return bool(default_policy or ANN_POLICY in ann or ANN_INLINE in ann or ANN_MODE in ann
-                or os.path.exists(ADMIN_CONFIG))
+                or os.path.exists(admin_path or ADMIN_CONFIG))
 
 
 def _home(spec: Spec) -> str:
@@ -201,6 +204,7 @@ def resolve(spec: Spec, default_policy: str | None, admin_path: str | None) -> P
     variables = dict(env)
     variables.update(HOME=_home(spec), PROJECT_ROOT=project,
                      GIT_ROOT=_git_root(spec, project))
+    plan.variables = variables
     plan.engine = Engine(policy, variables, mode="audit" if mode == "audit" else "enforce")
     plan.warnings = list(plan.engine.warnings)
     plan.events_dir = admin.events_dir

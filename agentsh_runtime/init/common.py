@@ -38,4 +38,13 @@ def close_fds_from(first: int) -> None:
 
 
 def execve(path: str, args: list[str], env: dict[str, str]) -> None:
-    os.execve(path, args, env)
+    """The last step. Nobody reads our channel any more (we reported `ready`), so a
+    refused exec (a policy's EACCES, say) is said on stderr, with a shell's exit codes."""
+    try:
+        os.execve(path, args, env)
+    except OSError as e:
+        try:
+            os.write(2, f"agentsh-runtime: exec {path}: {e.strerror}\n".encode())
+        except OSError:
+            pass
+        os._exit(127 if e.errno == 2 else 126)

@@ -14,7 +14,8 @@ AT_FDCWD = -100 & 0xFFFFFFFF
 class ExecTarget:
     """What an exec asks for: paths in the container's view, and the file's identity."""
 
-    __slots__ = ("path", "resolved", "argv", "identity", "interpreter", "depth")
+    __slots__ = ("path", "resolved", "argv", "identity", "interpreter", "depth",
+                 "interpreter_resolved")
 
     def __init__(self) -> None:
         self.path = ""
@@ -22,6 +23,7 @@ class ExecTarget:
         self.argv: tuple[str, ...] = ()
         self.identity: set[tuple[int, int]] = set()  # (dev, ino) allowed as /proc/PID/exe
         self.interpreter: tuple[str, tuple[str, ...]] | None = None
+        self.interpreter_resolved: str | None = None
         self.depth = 0
 
 
@@ -134,6 +136,7 @@ def read_exec(pid: int, arch: int, nr: int, args: tuple[int, ...]) -> ExecTarget
         interp, iargs = shebang
         t.interpreter = (interp, iargs + (path,) + t.argv[1:])
         ihost = secure_join(root, interp)
+        t.interpreter_resolved = _container_path(root, ihost)
         iident = _identity(ihost)
         if iident:
             t.identity.add(iident)

@@ -53,7 +53,8 @@ class Pending:
 
 class Monitor:
     def __init__(self, container_id: str, engine: Engine, mode: str, writer: EventWriter,
-                 state_dir: str, max_pending: int = 16, procs_file: str = "") -> None:
+                 state_dir: str, max_pending: int = 16, procs_file: str = "",
+                 cgroup_paths: dict | None = None) -> None:
         self.cid = container_id
         self.engine = engine
         self.mode = mode  # enforce | audit
@@ -61,6 +62,7 @@ class Monitor:
         self.state_dir = state_dir
         self.max_pending = max_pending
         self.procs_file = procs_file  # the container cgroup's cgroup.procs
+        self.cgroup_paths = cgroup_paths or {}
         lim = engine.policy.resource_limits
         self.command_timeout = lim.command_timeout
         self.session_timeout = lim.session_timeout
@@ -72,6 +74,7 @@ class Monitor:
         self.listeners: set[int] = set()
         self.pending: dict[str, Pending] = {}
         self.allowed_exec: dict[int, set[tuple[int, int]]] = {}  # pid -> allowed identities
+        self.allowed_at: dict[int, float] = {}  # when (an exec the kernel then refused)
         self.running: dict[int, tuple[float, tuple[str, ...]]] = {}  # pid -> (start, argv)
         self.init_pid = 0
         self.pidns_ino = 0
@@ -217,7 +220,13 @@ class Monitor:
         if not seccomp.notif_id_valid(fd, n.id):
             return  # the process died (or its pid was reused) while we read it
         target.depth = depth_of(n.pid, self.init_pid, self.pidns_ino) if self.init_pid else 0
-        extra = (target.interpreter,) if target.interpreter else ()
+        extra: tuple = ()
+        if target.interpreter:
+            extra = (target.interpreter,)
+            if target.interpreter_resolved and \
+                    target.interpreter_resolved != target.interpreter[0]:
+                # an interpreter is an exec too: checked by its resolved path as well
+                extra += ((target.interpreter_resolved, target.interpreter[1]),)
         d = self.engine.decide("command", ExecQuery(target.path, target.argv, target.resolved,
                                                    target.depth, extra))
         decision = d.decision
@@ -243,8 +252,14 @@ class Monitor:
         self._exec_event(n.pid, comm, target, d, decision, effective, d.rule, d.message, t0)
 
     def _allow_exec(self, fd: int, notif_id: int, pid: int, target: object) -> None:
-        self.allowed_exec[pid] = set(target.identity)  # type: ignore[attr-defined]
-        self.running[pid] = (time.time(), target.argv)  # type: ignore[attr-defined]
+        # the notification names the thread; after the exec the process connector names
+        # the process (a thread's exec makes it the group leader): key by the process
+        from ..linux.proc import tgid_of
+
+        tgid = tgid_of(pid) or pid
+        self.allowed_exec[tgid] = set(target.identity)  # type: ignore[attr-defined]
+        self.allowed_at[tgid] = time.monotonic()
+        self.running[tgid] = (time.time(), target.argv)  # type: ignore[attr-defined]
         self._respond(fd, notif_id, 0)
 
     def _exec_event(self, pid: int, comm: str | None, target: object, d: object,
@@ -262,6 +277,17 @@ class Monitor:
             fields={"depth": getattr(target, "depth", None), "mode": self.mode})
 
     # -- signals -----------------------------------------------------------------------
+    def _container_usage(self) -> dict:
+        from ..cgroups.manager import CgroupSet
+        from ..cgroups.stats import usage_summary
+
+        try:
+            user, system, peak = usage_summary(CgroupSet(dict(self.cgroup_paths)))
+        except (OSError, ValueError):
+            return {}
+        return {"cpu_user_ms": user, "cpu_system_ms": system,
+                "memory_peak_kb": peak // 1024, "scope": "container"}
+
     def _in_container(self, pid: int) -> bool:
         try:
             return os.stat(f"/proc/{pid}/ns/pid").st_ino == self.pidns_ino
@@ -432,9 +458,13 @@ class Monitor:
 
     # -- time limits (resource_limits.*_timeout) -----------------------------------------
     def _enforce_time_limits(self) -> None:
+        now = time.monotonic()
+        for pid, at in list(self.allowed_at.items()):
+            if now - at > 10.0:  # CONTINUEd but the kernel refused the exec
+                self.allowed_at.pop(pid, None)
+                self.allowed_exec.pop(pid, None)
         if not self.started_at:
             return
-        now = time.monotonic()
         if self.command_timeout:
             for pid, started in list(self.exec_started.items()):
                 # the container's own first process is bounded by session_timeout
@@ -470,9 +500,12 @@ class Monitor:
                 self.last_activity = now
                 self.exec_started[tgid] = now
             elif what == PROC_EVENT_EXIT:
+                if _still_running(tgid):
+                    continue  # a thread's exec replaced the leader: not the process ending
                 self.exec_started.pop(tgid, None)
             if what == PROC_EVENT_EXEC and tgid in self.allowed_exec:
                 allowed = self.allowed_exec.pop(tgid)
+                self.allowed_at.pop(tgid, None)
                 try:
                     st = os.stat(f"/proc/{tgid}/exe")
                     ran = (st.st_dev, st.st_ino)
@@ -493,11 +526,19 @@ class Monitor:
                     self.events.flush()
             elif what == PROC_EVENT_EXIT and tgid in self.running:
                 started, argv = self.running.pop(tgid)
-                self.allowed_exec.pop(tgid, None)
                 exit_code = (128 + (code & 0x7F)) if code & 0x7F else (code >> 8) & 0xFF
-                self.events.emit("command_finished", pid=tgid, argv=list(argv),
-                                 fields={"exit_code": exit_code,
-                                         "duration_ms": int((time.time() - started) * 1000)})
+                fields = {"exit_code": exit_code,
+                          "duration_ms": int((time.time() - started) * 1000)}
+                usage = _usage(tgid)
+                if not usage and tgid == self.init_pid and self.cgroup_paths:
+                    usage = self._container_usage()  # already reaped: the cgroup's totals
+                elif "memory_peak_kb" not in usage and self.cgroup_paths:
+                    # the exiting task's memory is gone already: the container's peak
+                    peak = self._container_usage().get("memory_peak_kb")
+                    if peak is not None:
+                        usage.update(memory_peak_kb=peak, memory_scope="container")
+                fields.update(usage)
+                self.events.emit("command_finished", pid=tgid, argv=list(argv), fields=fields)
                 if tgid == self.init_pid:
                     self.events.emit("container_stopped", pid=tgid,
                                      fields={"exit_code": exit_code})
@@ -587,6 +628,31 @@ def _comm(pid: int) -> str | None:
             return f.read().strip()
     except OSError:
         return None
+
+
+_TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def _still_running(pid: int) -> bool:
+    from ..linux.proc import stat_fields
+
+    fields = stat_fields(pid)
+    return fields is not None and fields[0] not in ("Z", "X")
+
+
+def _usage(pid: int) -> dict:
+    """CPU times and peak memory of an exiting process (readable until it is reaped)."""
+    from ..linux.proc import stat_fields, status_fields
+
+    out: dict = {}
+    fields = stat_fields(pid)
+    if fields is not None and len(fields) > 12:
+        out["cpu_user_ms"] = int(int(fields[11]) * _TICK_MS)
+        out["cpu_system_ms"] = int(int(fields[12]) * _TICK_MS)
+    hwm = status_fields(pid).get("VmHWM")
+    if hwm:
+        out["memory_peak_kb"] = int(hwm.split()[0])
+    return out
 
 
 def _readlink(path: str) -> str | None:

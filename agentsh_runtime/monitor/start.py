@@ -49,7 +49,7 @@ def start_monitor(container_id: str, plan, state_dir: str  # noqa: ANN001
                         fields={"names": plan.removed_env})
         writer.emit("resource_limit_applied", fields={"resources": plan.resources})
         Monitor(container_id, plan.engine, plan.mode, writer, state_dir,
-                procs_file=plan.procs_file).serve(theirs)
+                procs_file=plan.procs_file, cgroup_paths=plan.cgroup_paths).serve(theirs)
     except BaseException as e:  # noqa: BLE001 - no stdio left: the events log says why
         try:
             from .events import EventWriter
