@@ -29,12 +29,12 @@ ALL_ARCHES = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
 
 class AdminConfig:
     __slots__ = ("default_policy", "allowed_policies", "annotations", "allow_modes",
-                 "events_dir", "policy_dirs", "allowed_capabilities")
+                 "events_dir", "policy_dirs", "allowed_capabilities", "max_pending_approvals")
 
     def __init__(self, raw: dict | None = None) -> None:
         raw = raw or {}
         known = {"default_policy", "allowed_policies", "annotations", "allow_modes",
-                 "events_dir", "policy_dirs", "allowed_capabilities"}
+                 "events_dir", "policy_dirs", "allowed_capabilities", "max_pending_approvals"}
         for key in raw:
             if key not in known:
                 raise ConfigError(f"unknown key {key!r}", f"admin-config.{key}")
@@ -48,6 +48,11 @@ class AdminConfig:
         self.events_dir: str = raw.get("events_dir", "/var/log/agentsh-runtime")
         self.policy_dirs: list[str] = list(raw.get("policy_dirs", ["/etc/agentsh/policies"]))
         self.allowed_capabilities: list[str] = list(raw.get("allowed_capabilities", []))
+        pending = raw.get("max_pending_approvals", 16)
+        if not isinstance(pending, int) or isinstance(pending, bool) or pending < 0:
+            raise ConfigError("must be a whole number >= 0",
+                              "admin-config.max_pending_approvals")
+        self.max_pending_approvals = pending
 
 
 YAML_CACHE = "/var/cache/agentsh-runtime/yaml"

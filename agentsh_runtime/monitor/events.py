@@ -48,13 +48,31 @@ class EventWriter:
         self._last_flush = time.monotonic()
         self._seq = 0
         self._dropped = 0
+        self._skip: set[str] = set()
+        self._log_approved = True
         # Rendered with the C JSON encoder, not structlog: the container's first exec
         # waits for the monitor, and importing structlog costs ~70 ms here.
         from .. import jsonio
 
         self._dumps = jsonio.dumps
 
-    def emit(self, type_: str, **fields: object) -> dict:
+    def set_audit(self, log_allowed: bool, log_denied: bool, log_approved: bool) -> None:
+        """The policy's `audit` section: which decisions become events."""
+        self._skip = set()
+        if not log_allowed:
+            self._skip.add("allowed")
+        if not log_denied:
+            self._skip.add("blocked")
+        self._log_approved = log_approved
+
+    def emit(self, type_: str, **fields: object) -> dict | None:
+        pol = fields.get("policy")
+        if isinstance(pol, dict) and "effective_decision" in pol:
+            if pol.get("decision") == "approve" and not self._log_approved:
+                return None
+            if fields.get("effective_action") in self._skip and \
+                    not type_.startswith(("approval_", "command_killed")):
+                return None
         now = time.time()
         self._seq += 1
         event = {"id": f"{self.container_id[:12]}-{int(now * 1e6):x}-{self._seq}",

@@ -39,6 +39,12 @@ def start_monitor(container_id: str, plan, state_dir: str  # noqa: ANN001
         from .server import Monitor
 
         writer = EventWriter(plan.events_dir, container_id, plan.extra_events)
+        audit = plan.engine.policy.audit
+        writer.set_audit(audit.log_allowed, audit.log_denied, audit.log_approved)
+        if audit.retention_days:
+            from .events import remove_older_than
+
+            remove_older_than(plan.events_dir, audit.retention_days)
         writer.emit("policy_loaded", fields={"policy": plan.name, "mode": plan.mode,
                                              "notify": list(plan.notify)})
         for w in plan.warnings:
@@ -49,7 +55,9 @@ def start_monitor(container_id: str, plan, state_dir: str  # noqa: ANN001
                         fields={"names": plan.removed_env})
         writer.emit("resource_limit_applied", fields={"resources": plan.resources})
         Monitor(container_id, plan.engine, plan.mode, writer, state_dir,
-                procs_file=plan.procs_file, cgroup_paths=plan.cgroup_paths).serve(theirs)
+                procs_file=plan.procs_file, cgroup_paths=plan.cgroup_paths,
+                max_pending=plan.admin.max_pending_approvals if plan.admin else 16
+                ).serve(theirs)
     except BaseException as e:  # noqa: BLE001 - no stdio left: the events log says why
         try:
             from .events import EventWriter
