@@ -59,20 +59,27 @@ def stop_monitor(state: st.State, timeout: float = 3.0) -> None:
     if not proc.is_alive(pid, started):
         return
     try:
-        from ..monitor.server import request
-
-        request(state.dir, {"op": "stop"}, timeout=1.0)
+        pidfd = os.pidfd_open(pid)
     except OSError:
-        pass
-    deadline = time.monotonic() + timeout
-    while proc.is_alive(pid, started):
-        if time.monotonic() > deadline:
-            try:
-                os.kill(pid, SIGKILL)
-            except ProcessLookupError:
-                pass
-            break
-        time.sleep(0.005)
+        return
+    try:
+        if not proc.is_alive(pid, started):
+            return  # the pid was reused: not our monitor any more
+        try:
+            from ..monitor.server import request
+
+            request(state.dir, {"op": "stop"}, timeout=1.0)
+        except OSError:
+            pass
+        import select
+
+        # a pidfd turns readable when the process exits: no polling
+        if not select.select([pidfd], [], [], timeout)[0]:
+            import _signal
+
+            _signal.pidfd_send_signal(pidfd, SIGKILL)
+    finally:
+        os.close(pidfd)
 
 
 def destroy(g: GlobalOptions, state: st.State) -> None:

@@ -167,10 +167,6 @@ def _git_root(spec: Spec, project: str) -> str:
 
 
 def resolve(spec: Spec, default_policy: str | None, admin_path: str | None) -> PolicyPlan | None:
-    from ..monitor.events import safe_extra_name
-    from ..policy.engine import Engine
-    from ..policy.resolve import resolve_policy
-
     admin = load_admin_config(admin_path)
     ann = spec.annotations
     if ann.get(ANN_CRI_TYPE) == "sandbox":
@@ -188,6 +184,11 @@ def resolve(spec: Spec, default_policy: str | None, admin_path: str | None) -> P
     name = (ann.get(ANN_POLICY) if use_ann else None) or default_policy or admin.default_policy
     if not inline and not name:
         return None
+    # only now that a policy applies: the policy package costs ~20 ms to import
+    from ..monitor.events import safe_extra_name
+    from ..policy.engine import Engine
+    from ..policy.resolve import resolve_policy
+
     plan = PolicyPlan()
     plan.admin = admin
     plan.mode = mode

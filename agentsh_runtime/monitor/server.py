@@ -500,6 +500,8 @@ class Monitor:
                 self.last_activity = now
                 self.exec_started[tgid] = now
             elif what == PROC_EVENT_EXIT:
+                if tgid not in self.running and tgid not in self.exec_started:
+                    continue  # not a process we track (the connector reports the host)
                 if _still_running(tgid):
                     continue  # a thread's exec replaced the leader: not the process ending
                 self.exec_started.pop(tgid, None)
@@ -530,13 +532,10 @@ class Monitor:
                 fields = {"exit_code": exit_code,
                           "duration_ms": int((time.time() - started) * 1000)}
                 usage = _usage(tgid)
-                if not usage and tgid == self.init_pid and self.cgroup_paths:
-                    usage = self._container_usage()  # already reaped: the cgroup's totals
-                elif "memory_peak_kb" not in usage and self.cgroup_paths:
-                    # the exiting task's memory is gone already: the container's peak
-                    peak = self._container_usage().get("memory_peak_kb")
-                    if peak is not None:
-                        usage.update(memory_peak_kb=peak, memory_scope="container")
+                if tgid == self.init_pid and self.cgroup_paths and (
+                        not usage or "memory_peak_kb" not in usage):
+                    # reaped already, or its memory gone: the container's totals
+                    usage = self._container_usage()
                 fields.update(usage)
                 self.events.emit("command_finished", pid=tgid, argv=list(argv), fields=fields)
                 if tgid == self.init_pid:
