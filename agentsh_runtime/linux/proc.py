@@ -5,12 +5,24 @@ from __future__ import annotations
 import os
 
 
+def read_small(path: str) -> bytes | None:
+    """A /proc file in one read: os-level calls, a buffered open() costs ~20 us more."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
+        return None
+    try:
+        return os.read(fd, 65536)
+    except (ProcessLookupError, OSError):
+        return None
+    finally:
+        os.close(fd)
+
+
 def stat_fields(pid: int) -> list[str] | None:
     """Fields of /proc/PID/stat after the comm, or None when the pid is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except (FileNotFoundError, ProcessLookupError):
+    data = read_small(f"/proc/{pid}/stat")
+    if not data:
         return None
     # comm may hold spaces and parentheses: split after the last ')'.
     return data[data.rindex(b")") + 2:].decode().split()
@@ -57,11 +69,23 @@ def children_pids_in_ns(ns_inode_path: str) -> list[int]:
 
 
 def status_fields(pid: int) -> dict[str, str]:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
-    except OSError:
+    data = read_small(f"/proc/{pid}/status")
+    if not data:
         return {}
+    return dict(line.split(":\t", 1) for line in data.decode().splitlines() if ":\t" in line)
+
+
+def status_value(pid: int, key: str) -> str | None:
+    """One field of /proc/PID/status without parsing the rest."""
+    data = read_small(f"/proc/{pid}/status")
+    if not data:
+        return None
+    start = data.find(b"\n" + key.encode() + b":\t")
+    if start < 0:
+        return None
+    start += len(key) + 3
+    end = data.find(b"\n", start)
+    return data[start:end if end >= 0 else None].decode()
 
 
 def host_pid_of(ns_pid: int, candidates: list[int]) -> int | None:
@@ -74,7 +98,7 @@ def host_pid_of(ns_pid: int, candidates: list[int]) -> int | None:
 
 
 def tgid_of(tid: int) -> int | None:
-    tgid = status_fields(tid).get("Tgid")
+    tgid = status_value(tid, "Tgid")
     return int(tgid) if tgid else None
 
 

@@ -622,11 +622,10 @@ class Monitor:
 
 
 def _comm(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return None
+    from ..linux.proc import read_small
+
+    data = read_small(f"/proc/{pid}/comm")
+    return data.decode(errors="replace").strip() if data else None
 
 
 _TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
