@@ -79,6 +79,7 @@ class Monitor:
         self.init_pid = 0
         self.pidns_ino = 0
         self.stop = False
+        self._next_housekeeping = 0.0
         self.started = False
         self._req = 0
         self.exec_events: ExecEvents | None = None
@@ -146,6 +147,10 @@ class Monitor:
                     if kind == "listener" and e.errno in (errno.ENOENT, errno.EBADF):
                         continue
                     self.events.emit("monitor_warning", fields={"message": f"{kind}: {e}"})
+            now = time.monotonic()
+            if now < self._next_housekeeping and not self.pending:
+                continue  # a burst of notifications: answer them first
+            self._next_housekeeping = now + 0.05
             self._expire_pending()
             self._enforce_time_limits()
             self.events.maybe_flush()
