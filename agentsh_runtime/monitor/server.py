@@ -211,7 +211,7 @@ class Monitor:
     # -- exec --------------------------------------------------------------------------
     def _on_exec(self, fd: int, n: seccomp.Notif) -> None:
         t0 = time.perf_counter()
-        comm = _comm(n.pid)
+        comm = None  # read after the answer: the caller waits for us until then
         try:
             target = read_exec(n.pid, n.arch, n.nr, tuple(n.args))
         except procmem.TooLong as e:
@@ -239,7 +239,7 @@ class Monitor:
         if self.mode == "audit" or decision in ("allow", "audit"):
             effective = "allow"
         elif decision == "approve":
-            self._hold(fd, n, target, d, comm, t0)
+            self._hold(fd, n, target, d, _comm(n.pid), t0)
             return
         elif decision in ("redirect", "soft_delete", "absorb"):
             effective = "deny"  # not a command decision we can carry out: fail closed
@@ -270,6 +270,9 @@ class Monitor:
     def _exec_event(self, pid: int, comm: str | None, target: object, d: object,
                     decision: str, effective: str, rule: str | None, message: str | None,
                     t0: float) -> None:
+        latency = int((time.perf_counter() - t0) * 1e6)
+        if comm is None:
+            comm = _comm(pid)
         pol = {"decision": decision, "effective_decision": effective, "rule": rule}
         if message:
             pol["message"] = message
@@ -278,7 +281,7 @@ class Monitor:
             path=getattr(target, "path", None), path2=getattr(target, "resolved", None),
             argv=list(getattr(target, "argv", ()) or ()), policy=pol,
             effective_action="allowed" if effective == "allow" else "blocked",
-            latency_us=int((time.perf_counter() - t0) * 1e6),
+            latency_us=latency,
             fields={"depth": getattr(target, "depth", None), "mode": self.mode})
 
     # -- signals -----------------------------------------------------------------------
