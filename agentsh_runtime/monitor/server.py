@@ -83,6 +83,10 @@ class Monitor:
         self.started = False
         self._req = 0
         self.exec_events: ExecEvents | None = None
+        self.task_exits = None
+        self.exit_usage: dict[int, object] = {}  # tgid -> taskstats Usage
+        # tgid -> (started, argv, exit code, emit-by): waits briefly for its taskstats
+        self.finishing: dict[int, tuple[float, tuple[str, ...], int, float]] = {}
 
     # -- set-up ------------------------------------------------------------------------
     def serve(self, handoff: socket.socket) -> None:
@@ -109,6 +113,13 @@ class Monitor:
         except OSError as e:
             self.events.emit("monitor_warning", fields={
                 "message": f"no process connector ({e.strerror}): exec results unchecked"})
+        try:
+            from ..linux.taskstats import TaskExits
+
+            self.task_exits = TaskExits()
+            self.sel.register(self.task_exits, selectors.EVENT_READ, ("taskstats", None))
+        except OSError:
+            self.task_exits = None  # command_finished then reads /proc, which can be late
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stop", True))
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         self.events.emit("container_created", fields={"mode": self.mode,
@@ -118,6 +129,7 @@ class Monitor:
         finally:
             for p in list(self.pending.values()):
                 self._answer_pending(p, allow=False, reason="monitor stopping")
+            self._emit_finished(force=True)
             self.events.flush()
             try:
                 os.unlink(ctl_path)
@@ -143,6 +155,8 @@ class Monitor:
                         self._on_handoff(obj)
                     elif kind == "proc":
                         self._on_proc_events()
+                    elif kind == "taskstats":
+                        self._on_task_exits()
                 except OSError as e:
                     if kind == "listener" and e.errno in (errno.ENOENT, errno.EBADF):
                         continue
@@ -152,6 +166,7 @@ class Monitor:
                 continue  # a burst of notifications: answer them first
             self._next_housekeeping = now + 0.05
             self._expire_pending()
+            self._emit_finished()
             self._enforce_time_limits()
             self.events.maybe_flush()
             if self.init_pid and not self.pending and not os.path.exists(
@@ -285,6 +300,29 @@ class Monitor:
             fields={"depth": getattr(target, "depth", None), "mode": self.mode})
 
     # -- signals -----------------------------------------------------------------------
+    def _on_task_exits(self) -> None:
+        assert self.task_exits is not None
+        for kind, ident, usage in self.task_exits.read():
+            # a whole thread group's totals win over its leader thread's own
+            if ident in self.running or ident in self.finishing:
+                if kind == "tgid" or ident not in self.exit_usage:
+                    self.exit_usage[ident] = usage
+
+    def _emit_finished(self, force: bool = False) -> None:
+        now = time.monotonic()
+        for tgid, (started, argv, code, emit_by) in list(self.finishing.items()):
+            usage = self.exit_usage.pop(tgid, None)
+            if usage is None and now < emit_by and not force:
+                continue
+            self.finishing.pop(tgid)
+            fields: dict = {"exit_code": code,
+                            "duration_ms": int((time.time() - started) * 1000)}
+            if usage is not None:
+                fields.update(cpu_user_ms=usage.utime_us // 1000,
+                              cpu_system_ms=usage.stime_us // 1000,
+                              memory_peak_kb=usage.peak_rss_kb)
+            self.events.emit("command_finished", pid=tgid, argv=list(argv), fields=fields)
+
     def _container_usage(self) -> dict:
         from ..cgroups.manager import CgroupSet
         from ..cgroups.stats import usage_summary
@@ -539,13 +577,18 @@ class Monitor:
                 exit_code = (128 + (code & 0x7F)) if code & 0x7F else (code >> 8) & 0xFF
                 fields = {"exit_code": exit_code,
                           "duration_ms": int((time.time() - started) * 1000)}
-                usage = _usage(tgid)
-                if tgid == self.init_pid and self.cgroup_paths and (
-                        not usage or "memory_peak_kb" not in usage):
-                    # reaped already, or its memory gone: the container's totals
-                    usage = self._container_usage()
-                fields.update(usage)
-                self.events.emit("command_finished", pid=tgid, argv=list(argv), fields=fields)
+                if self.task_exits is not None:
+                    # its accounting comes on the taskstats socket: wait for it briefly
+                    self.finishing[tgid] = (started, argv, exit_code, time.monotonic() + 0.1)
+                    self._next_housekeeping = 0.0
+                else:
+                    usage = _usage(tgid)
+                    if tgid == self.init_pid and self.cgroup_paths and (
+                            not usage or "memory_peak_kb" not in usage):
+                        usage = self._container_usage()  # reaped already: the totals
+                    fields.update(usage)
+                    self.events.emit("command_finished", pid=tgid, argv=list(argv),
+                                     fields=fields)
                 if tgid == self.init_pid:
                     self.events.emit("container_stopped", pid=tgid,
                                      fields={"exit_code": exit_code})
