@@ -258,13 +258,8 @@ def apply_to_spec(plan: PolicyPlan, spec: Spec) -> None:
     profile = dict(spec.linux.seccomp or {"defaultAction": "SCMP_ACT_ALLOW"})
     profile.setdefault("architectures", ALL_ARCHES)
     syscalls = list(profile.get("syscalls") or [])
-    if not _io_uring_allowed(engine):
-        syscalls.append({"names": list(IO_URING), "action": "SCMP_ACT_ERRNO", "errnoRet": 1})
+    # io_uring operations do not pass through seccomp notification: no policy rule kind
+    # can allow io_uring, so under a policy it is always blocked
+    syscalls.append({"names": list(IO_URING), "action": "SCMP_ACT_ERRNO", "errnoRet": 1})
     profile["syscalls"] = syscalls
     spec.linux.seccomp = profile
-
-
-def _io_uring_allowed(engine) -> bool:  # noqa: ANN001
-    # io_uring operations bypass seccomp notification: only a policy that lets the
-    # io_uring_setup command... there is no such rule kind, so it stays blocked.
-    return False

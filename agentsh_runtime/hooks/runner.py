@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from .. import jsonio
 from ..errors import SetupError
 
@@ -55,7 +53,6 @@ def run_hooks_logged(hooks: dict, kind: str, state: dict, warn) -> None:  # noqa
 
 
 def wants_os_import() -> None:
-    """Import what run_hook needs now (the container init calls it after pivot_root)."""
+    """Import what run_hook needs now: the container init calls it after pivot_root,
+    where our modules and the standard library's files are out of reach."""
     import subprocess  # noqa: F401
-
-    _ = os

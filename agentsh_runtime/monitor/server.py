@@ -149,8 +149,6 @@ class Monitor:
                         self._on_listener(obj)
                     elif kind == "ctl":
                         self._accept(obj)
-                    elif kind == "client":
-                        self._on_client(obj)
                     elif kind == "handoff":
                         self._on_handoff(obj)
                     elif kind == "proc":
@@ -642,10 +640,6 @@ class Monitor:
                 pass
         finally:
             conn.close()
-
-    def _on_client(self, conn: socket.socket) -> None:  # pragma: no cover - one-shot clients
-        self.sel.unregister(conn)
-        conn.close()
 
     def _control(self, req: dict, raw: bytes, fds: list[int]) -> dict:
         op = req.get("op")
