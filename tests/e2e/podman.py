@@ -361,8 +361,20 @@ def demo(argv: Sequence[str]) -> int:
     if not pm.has_image():
         print(f"demo: building {IMAGE} offline from /bin/busybox")
         pm.ensure_image()
-    cmd = ["sh", "-c", "echo hello from agentsh-runtime; id; hostname"]
-    full = pm.argv("run", "--rm", "--network", "none", "--pull", "never", IMAGE, *cmd)
+    # a policy that lets the usual tools run and refuses rm, with its events kept in the
+    # demo directory (an admin config passed to every runtime call by podman)
+    policy = ("version: 1\nname: demo\ncommand_rules:\n"
+              "  - name: no-rm\n    commands: [rm]\n    decision: deny\n"
+              "    message: deleting files is not allowed in this demo\n"
+              "  - name: the-rest\n    commands: ['*']\n    decision: allow\n")
+    admin = pm.base / "admin.yaml"
+    admin.write_text(f"events_dir: {pm.base / 'events'}\n")
+    name = "agentsh-demo"
+    cmd = ["sh", "-c", "echo hello from agentsh-runtime; id; hostname; touch /tmp/f; "
+           "/bin/rm /tmp/f || echo 'rm was refused by the policy'"]
+    full = pm.argv("--runtime-flag", f"admin-config={admin}", "run", "--rm", "--name", name,
+                   "--network", "none", "--pull", "never",
+                   "--annotation", '"dev.agentsh.policy.inline=' + policy + '"', IMAGE, *cmd)
     print(f"demo: CONTAINERS_CONF={pm.conf} CONTAINERS_STORAGE_CONF={pm.storage_conf} \\")
     print("        " + " ".join(_shquote(a) for a in full))
     sys.stdout.flush()
@@ -372,6 +384,14 @@ def demo(argv: Sequence[str]) -> int:
         print("demo: podman run timed out", file=sys.stderr)
         return 1
     print(f"demo: podman exited {rc}")
+    events = sorted((pm.base / "events").glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+    if events:
+        cid = events[-1].stem
+        print(f"demo: the audit events ({ns.runtime} --admin-config {admin} audit {cid}"
+              " --type execve):")
+        sys.stdout.flush()
+        subprocess.run([ns.runtime, "--admin-config", str(admin), "audit", cid, "--type",
+                        "execve"], timeout=60)
     if not pm.container_ids():
         pm.unmount_all()  # the overlay driver's bind of its home; remade on next use
     return rc
