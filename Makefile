@@ -30,6 +30,15 @@ demo: setup
 bench: setup
 	$(VENV)/bin/python bench/lifecycle $(BENCH_ARGS)
 
+.PHONY: bench-engines bench-policy bench-all
+bench-engines: setup
+	$(VENV)/bin/python bench/engines
+
+bench-policy: setup
+	$(VENV)/bin/python bench/policy
+
+bench-all: bench bench-engines bench-policy
+
 .PHONY: conformance
 conformance: setup
 	$(VENV)/bin/python -m conformance.run
