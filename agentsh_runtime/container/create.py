@@ -195,18 +195,16 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
                 hand_listener(handoff, None, pid)
             handoff.close()
             data["policy"] = {"name": policy.name, "mode": policy.mode,
-                              "notify": list(policy.notify), "events_dir": policy.events_dir}
+                              "notify": list(policy.notify), "events_dir": policy.events_dir,
+                              "allowed_capabilities": list(
+                                  policy.admin.allowed_capabilities if policy.admin else [])}
             data["monitor"] = {"pid": mon_pid, "start": start_time(mon_pid)}
             with open(os.path.join(state_dir, "policy.yaml"), "w") as f:
                 f.write(policy.text)
-            from .. import jsonio
-
-            # ${VAR} values (env, HOME, PROJECT_ROOT, GIT_ROOT) for exec's engine; 0600
-            fd = os.open(os.path.join(state_dir, "policy-vars.json"),
-                         os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(jsonio.dumps(policy.variables))
         state = st.State(g.root, opts.id, data)
+        if policy is not None:
+            # ${VAR} values (env, HOME, PROJECT_ROOT, GIT_ROOT) for exec's engine (0600)
+            state.save_json("policy-vars.json", policy.variables)
         state.save_config(spec.raw)
         state.save()
         if opts.pid_file:
@@ -244,14 +242,10 @@ def _to_monitor(monitor: list):  # noqa: ANN202
     """on_seccomp_fd for a policy: the listener goes to our monitor, not to an agent."""
 
     def take(pid: int, fd_number: int) -> None:
-        from ..linux.seccomp import pidfd_getfd
+        from ..linux.seccomp import copy_fd_from
         from ..monitor.start import hand_listener
 
-        pidfd = os.pidfd_open(pid)
-        try:
-            fd = pidfd_getfd(pidfd, fd_number)
-        finally:
-            os.close(pidfd)
+        fd = copy_fd_from(pid, fd_number)
         try:
             hand_listener(monitor[1], fd, pid)
         finally:

@@ -102,7 +102,7 @@ def exec_process(g: GlobalOptions, opts: ExecOptions) -> int:
 
 def _apply_policy(state: st.State, proc_: Process) -> None:
     from ..policy.engine import Engine
-    from .policy_setup import ENFORCEMENT_CAPS, load_policy_text
+    from .policy_setup import drop_enforcement_caps, load_policy_text
 
     try:
         with open(os.path.join(state.dir, "policy.yaml")) as f:
@@ -120,21 +120,16 @@ def _apply_policy(state: st.State, proc_: Process) -> None:
     variables.update(e.split("=", 1) for e in proc_.env if "=" in e)
     engine = Engine(load_policy_text(text, "policy"), variables)
     proc_.env, _removed = engine.filter_env(proc_.env)
-    for kind, names in proc_.capabilities.items():
-        if names is not None:
-            proc_.capabilities[kind] = [c for c in names if c not in ENFORCEMENT_CAPS]
+    drop_enforcement_caps(proc_, (state.data.get("policy") or {}).get("allowed_capabilities")
+                          or ())
 
 
 def _listener_to_monitor(state_dir: str):  # noqa: ANN202
     def take(pid: int, fd_number: int) -> None:
-        from ..linux.seccomp import pidfd_getfd
+        from ..linux.seccomp import copy_fd_from
         from ..monitor.server import request
 
-        pidfd = os.pidfd_open(pid)
-        try:
-            fd = pidfd_getfd(pidfd, fd_number)
-        finally:
-            os.close(pidfd)
+        fd = copy_fd_from(pid, fd_number)
         try:
             reply = request(state_dir, {"op": "add_listener", "pid": pid}, fd)
         finally:

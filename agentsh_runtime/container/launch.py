@@ -168,14 +168,10 @@ def make_listener_handoff(listener_path: str, metadata: str | None, state: dict)
     """The parent's side: pidfd_getfd from the child, then the runtime-spec hand-off."""
 
     def take(pid: int, fd_number: int) -> None:
-        from ..linux.seccomp import pidfd_getfd
+        from ..linux.seccomp import copy_fd_from
         from ..seccomp.agent import send_state
 
-        pidfd = os.pidfd_open(pid)
-        try:
-            fd = pidfd_getfd(pidfd, fd_number)
-        finally:
-            os.close(pidfd)
+        fd = copy_fd_from(pid, fd_number)
         send_state(listener_path, fd, dict(state, pid=pid), pid, metadata)
 
     return take

@@ -143,17 +143,11 @@ def wants_policy(spec: Spec, default_policy: str | None, admin_path: str | None 
 
 
 def _home(spec: Spec) -> str:
-    proc = spec.process
-    uid = proc.uid if proc else 0
-    try:
-        with open(os.path.join(spec.root_path, "etc/passwd")) as f:
-            for line in f:
-                parts = line.split(":")
-                if len(parts) >= 6 and parts[2] == str(uid):
-                    return parts[5] or "/"
-    except OSError:
-        pass
-    return "/root" if uid == 0 else "/"
+    from ..init.process import home_of
+
+    uid = spec.process.uid if spec.process else 0
+    return home_of(uid, os.path.join(spec.root_path, "etc/passwd"),
+                   "/root" if uid == 0 else "/")
 
 
 def _git_root(spec: Spec, project: str) -> str:
@@ -230,6 +224,15 @@ def resolve(spec: Spec, default_policy: str | None, admin_path: str | None) -> P
     return plan
 
 
+def drop_enforcement_caps(proc, allowed=()) -> None:  # noqa: ANN001 - a spec.model.Process
+    """Take away the capabilities that could switch enforcement off, but those the admin
+    config allows (`allowed_capabilities`)."""
+    keep = set(allowed)
+    for kind, names in proc.capabilities.items():
+        if names is not None:
+            proc.capabilities[kind] = [c for c in names if c not in ENFORCEMENT_CAPS or c in keep]
+
+
 def apply_to_spec(plan: PolicyPlan, spec: Spec) -> None:
     """env, limits, capabilities and the seccomp profile, in the spec create uses."""
     from ..policy.limits import merge_into_linux_resources
@@ -240,11 +243,7 @@ def apply_to_spec(plan: PolicyPlan, spec: Spec) -> None:
         kept, removed = engine.filter_env(proc.env)
         proc.env = kept
         plan.removed_env = removed
-        allowed = set(plan.admin.allowed_capabilities if plan.admin else [])
-        for kind, names in proc.capabilities.items():
-            if names is not None:
-                proc.capabilities[kind] = [c for c in names
-                                           if c not in ENFORCEMENT_CAPS or c in allowed]
+        drop_enforcement_caps(proc, plan.admin.allowed_capabilities if plan.admin else ())
     devices = []
     for path in [spec.root_path] + [m.source for m in spec.mounts if m.source.startswith("/")]:
         try:

@@ -105,6 +105,10 @@ class State:
         except (OSError, ValueError):
             return {}
 
+    def save_json(self, name: str, doc: dict) -> None:
+        """Another document of ours in the state dir (0600, replaced atomically)."""
+        self._write_atomic(name, doc)
+
     def _write_atomic(self, name: str, doc: dict) -> None:
         tmp = os.path.join(self.dir, f".{name}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)

@@ -98,16 +98,17 @@ def set_scheduling(proc: Process, field: str = "process") -> None:
             raise SetupError(f"ioprio_set: {e.strerror}", f"{field}.ioPriority") from e
 
 
-def home_of(uid: int) -> str:
+def home_of(uid: int, passwd: str = "/etc/passwd", default: str = "/") -> str:
+    """The home directory /etc/passwd (or another passwd file) gives uid."""
     try:
-        with open("/etc/passwd") as f:
+        with open(passwd) as f:
             for line in f:
                 parts = line.rstrip("\n").split(":")
                 if len(parts) >= 6 and parts[2] == str(uid):
                     return parts[5] or "/"
     except OSError:
         pass
-    return "/"
+    return default
 
 
 def build_env(proc: Process) -> dict[str, str]:

@@ -19,6 +19,11 @@ def read_small(path: str) -> bytes | None:
         os.close(fd)
 
 
+def comm_of(pid: int) -> str | None:
+    data = read_small(f"/proc/{pid}/comm")
+    return data.decode(errors="replace").strip() if data else None
+
+
 def stat_fields(pid: int) -> list[str] | None:
     """Fields of /proc/PID/stat after the comm, or None when the pid is gone."""
     data = read_small(f"/proc/{pid}/stat")

@@ -282,6 +282,15 @@ def notif_set_flags(listener: int, flags: int) -> None:
 SYS_pidfd_getfd = 438  # x86_64
 
 
+def copy_fd_from(pid: int, targetfd: int) -> int:
+    """Our own duplicate of fd `targetfd` of process `pid` (via a pidfd)."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        return pidfd_getfd(pidfd, targetfd)
+    finally:
+        os.close(pidfd)
+
+
 def pidfd_getfd(pidfd: int, targetfd: int) -> int:
     """A duplicate of another process's fd (close-on-exec), e.g. its seccomp listener.
 

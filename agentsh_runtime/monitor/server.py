@@ -24,7 +24,7 @@ import socket
 import time
 
 from .. import jsonio
-from ..linux import procmem, seccomp
+from ..linux import proc, procmem, seccomp
 from ..linux.procconn import PROC_EVENT_EXEC, PROC_EVENT_EXIT, ExecEvents
 from ..linux.syscalls import name_of as syscall_name
 from ..policy.engine import Engine, ExecQuery, SignalQuery, UnixQuery
@@ -667,10 +667,7 @@ class Monitor:
 
 
 def _comm(pid: int) -> str | None:
-    from ..linux.proc import read_small
-
-    data = read_small(f"/proc/{pid}/comm")
-    return data.decode(errors="replace").strip() if data else None
+    return proc.comm_of(pid)
 
 
 _TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")

@@ -15,11 +15,7 @@ class Target:
 
 
 def _comm(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return None
+    return proc.comm_of(pid)
 
 
 def _ancestors(pid: int, stop: set[int]) -> list[int]:
