@@ -274,9 +274,12 @@ def notif_addfd(listener: int, id: int, srcfd: int, newfd: int = 0,
 
 
 def notif_set_flags(listener: int, flags: int) -> None:
-    """SECCOMP_IOCTL_NOTIF_SET_FLAGS (6.6+): e.g. SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP."""
-    buf = ctypes.create_string_buffer(flags.to_bytes(8, _BO), 8)
-    _ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, buf, "SECCOMP_IOCTL_NOTIF_SET_FLAGS")
+    """SECCOMP_IOCTL_NOTIF_SET_FLAGS (6.6+): e.g. SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP.
+
+    The kernel takes the flags as the ioctl's argument itself, not through a pointer.
+    """
+    _ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, ctypes.c_ulong(flags),
+           "SECCOMP_IOCTL_NOTIF_SET_FLAGS")
 
 
 SYS_pidfd_getfd = 438  # x86_64

@@ -141,3 +141,19 @@ def read_exec(pid: int, arch: int, nr: int, args: tuple[int, ...]) -> ExecTarget
         if iident:
             t.identity.add(iident)
     return t
+
+
+_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+def find_in_root(pid: int, command: str) -> str | None:
+    """The container path of `command` (a path, or a name looked up in the standard
+    PATH directories) if it is a file in the process's root."""
+    root = f"/proc/{pid}/root"
+    candidates = [command] if "/" in command else [f"{d}/{command}" for d in _PATH]
+    for path in candidates:
+        if not path.startswith("/"):
+            continue
+        if os.path.isfile(secure_join(root, path)):
+            return path
+    return None

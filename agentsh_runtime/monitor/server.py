@@ -7,11 +7,14 @@ started by `exec`), the approval queue and the event log. If it dies, the kernel
 fails every notified syscall: enforcement stays closed.
 
 Exec time-of-check: after a CONTINUE the kernel reads path and argv again, so a
-thread sharing the memory could swap them. The closer here: every allowed exec is
-remembered with the identity (device, inode) of the file(s) it may run; the kernel's
-process connector reports each completed exec, and a process whose /proc/PID/exe is
-not one of them is killed (SIGKILL) with an event. The new program can run for the
-few microseconds between its exec and that event; docs/README say so.
+thread sharing the memory could swap them. When the caller's memory is shared (more
+threads, a vfork child, a clone(CLONE_VM) relative) the exec is held under ptrace
+(execstop.py): it stops at PTRACE_EVENT_EXEC before the new program runs an
+instruction, and /proc/PID/exe and its argv are compared with what was decided. A
+caller whose memory nobody else shares cannot have its strings swapped. As a second
+line, every allowed exec is remembered with the identity (device, inode) of the
+file(s) it may run; the process connector reports each completed exec, and a process
+whose /proc/PID/exe is not one of them is killed (SIGKILL) with an event.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ from .. import jsonio
 from ..linux import proc, procmem, seccomp
 from ..linux.procconn import PROC_EVENT_EXEC, PROC_EVENT_EXIT, ExecEvents
 from ..linux.syscalls import name_of as syscall_name
-from ..policy.engine import Engine, ExecQuery, SignalQuery, UnixQuery
+from ..policy.engine import Decision, Engine, ExecQuery, SignalQuery, UnixQuery
 from .events import EventWriter
 from .execcheck import depth_of, read_exec
+from .execstop import ExecTracer, Expect, mm_shared
 from .signals import build_targets, targets_of
 from .unixsock import OPS, normalise, unix_targets
 
@@ -87,6 +91,7 @@ class Monitor:
         self.exit_usage: dict[int, object] = {}  # tgid -> taskstats Usage
         # tgid -> (started, argv, exit code, emit-by): waits briefly for its taskstats
         self.finishing: dict[int, tuple[float, tuple[str, ...], int, float]] = {}
+        self.tracer = ExecTracer()
 
     # -- set-up ------------------------------------------------------------------------
     def serve(self, handoff: socket.socket) -> None:
@@ -122,6 +127,11 @@ class Monitor:
             self.task_exits = None  # command_finished then reads /proc, which can be late
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stop", True))
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # a tracee's stop comes as SIGCHLD: through a pipe, into the select loop
+        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.sel.register(wake_r, selectors.EVENT_READ, ("signal", wake_r))
         self.events.emit("container_created", fields={"mode": self.mode,
                                                       "policy": self.engine.policy.name})
         try:
@@ -129,6 +139,7 @@ class Monitor:
         finally:
             for p in list(self.pending.values()):
                 self._answer_pending(p, allow=False, reason="monitor stopping")
+            self.tracer.close()
             self._emit_finished(force=True)
             self.events.flush()
             try:
@@ -142,6 +153,8 @@ class Monitor:
             if self.pending:
                 soonest = min(p.deadline for p in self.pending.values()) - time.monotonic()
                 timeout = max(0.0, min(timeout, soonest))
+            if self.tracer.by_pid:
+                timeout = min(timeout, 0.05)
             for key, _ in self.sel.select(timeout):
                 kind, obj = key.data
                 try:
@@ -155,6 +168,12 @@ class Monitor:
                         self._on_proc_events()
                     elif kind == "taskstats":
                         self._on_task_exits()
+                    elif kind == "signal":
+                        try:
+                            os.read(obj, 512)
+                        except BlockingIOError:
+                            pass
+                        self.tracer.reap()
                 except OSError as e:
                     if kind == "listener" and e.errno in (errno.ENOENT, errno.EBADF):
                         continue
@@ -163,6 +182,8 @@ class Monitor:
             if now < self._next_housekeeping and not self.pending:
                 continue  # a burst of notifications: answer them first
             self._next_housekeeping = now + 0.05
+            if self.tracer.by_pid:
+                self.tracer.reap()
             self._expire_pending()
             self._emit_finished()
             self._enforce_time_limits()
@@ -196,7 +217,7 @@ class Monitor:
         try:
             n = seccomp.notif_recv(fd)
         except OSError as e:
-            if e.errno in (errno.ENOENT, errno.EINTR, errno.EAGAIN):
+            if e.errno in (errno.ENOENT, errno.EINTR, errno.EAGAIN) and not _hung_up(fd):
                 return  # the caller went away before we read it
             self._drop_listener(fd)  # no process holds the filter any more
             return
@@ -238,6 +259,10 @@ class Monitor:
         if not seccomp.notif_id_valid(fd, n.id):
             return  # the process died (or its pid was reused) while we read it
         target.depth = depth_of(n.pid, self.init_pid, self.pidns_ino) if self.init_pid else 0
+        wrote = self.tracer.redirected(n.pid)
+        if wrote is not None:
+            self._on_redirected_exec(fd, n, target, wrote, t0)
+            return
         extra: tuple = ()
         if target.interpreter:
             extra = (target.interpreter,)
@@ -254,13 +279,20 @@ class Monitor:
         elif decision == "approve":
             self._hold(fd, n, target, d, _comm(n.pid), t0)
             return
-        elif decision in ("redirect", "soft_delete", "absorb"):
-            effective = "deny"  # not a command decision we can carry out: fail closed
+        elif decision == "redirect" and d.redirect is not None:
+            why = self._redirect(fd, n, target, d)
+            if why is None:
+                return
+            effective = "deny"  # could not be carried out: fail closed
+            d = d._replace(message=f"redirect not possible: {why}")
         else:
-            effective = "deny"
+            effective = "deny"  # soft_delete, absorb: not command decisions; or deny
         if effective == "allow":
-            self._allow_exec(fd, n.id, n.pid, target)
-            if n.pid == self.init_pid and not self.started:
+            if not self._allow_exec(fd, n.id, n.pid, target):
+                effective = "deny"
+                d = d._replace(message="the exec of a process whose memory is shared "
+                                       "cannot be held for its check")
+            elif n.pid == self.init_pid and not self.started:
                 self.started = True
                 self.started_at = time.monotonic()
                 self.events.emit("container_started", pid=n.pid,
@@ -269,16 +301,107 @@ class Monitor:
             self._respond(fd, n.id, errno.EACCES)
         self._exec_event(n.pid, comm, target, d, decision, effective, d.rule, d.message, t0)
 
-    def _allow_exec(self, fd: int, notif_id: int, pid: int, target: object) -> None:
+    def _allow_exec(self, fd: int, notif_id: int, pid: int, target: object) -> bool:
+        """Answer CONTINUE; held under ptrace for the check when the memory is shared.
+        False (and the exec refused) when it must be held and cannot be."""
         # the notification names the thread; after the exec the process connector names
         # the process (a thread's exec makes it the group leader): key by the process
         from ..linux.proc import tgid_of
 
         tgid = tgid_of(pid) or pid
-        self.allowed_exec[tgid] = set(target.identity)  # type: ignore[attr-defined]
-        self.allowed_at[tgid] = time.monotonic()
+        held = None
+        if mm_shared(pid, self.procs_file):
+            held = self.tracer.seize(pid, tgid)
+            if held is None:
+                self._respond(fd, notif_id, errno.EACCES)
+                return False
+        if held is None:  # a held exec is checked at its exec stop instead
+            self.allowed_exec[tgid] = set(target.identity)  # type: ignore[attr-defined]
+            self.allowed_at[tgid] = time.monotonic()
         self.running[tgid] = (time.time(), target.argv)  # type: ignore[attr-defined]
-        self._respond(fd, notif_id, 0)
+        try:
+            self._respond(fd, notif_id, 0)
+        except OSError:
+            if held is not None:
+                self.tracer.release(held)
+            raise
+        if held is not None:
+            interp = target.interpreter  # type: ignore[attr-defined]
+            self.tracer.check_after_continue(held, Expect(
+                set(target.identity), target.argv, target.path,  # type: ignore[attr-defined]
+                interp[1] if interp else None, self._exec_checked))
+        return True
+
+    def _exec_checked(self, pid: int, reason: str | None) -> None:
+        if reason is None:
+            return
+        self.events.emit("execve", pid=pid, operation="exec",
+                         path=_readlink(f"/proc/{pid}/exe"),
+                         policy={"decision": "deny", "effective_decision": "deny",
+                                 "rule": "exec-changed-after-check"},
+                         effective_action="blocked",
+                         fields={"reason": f"{reason}: killed at its exec, before it ran"})
+        self.events.flush()
+
+    def _redirect(self, fd: int, n: seccomp.Notif, target: object, d: object) -> str | None:
+        """Carry out a command rule's redirect; None when done (no answer is due: the
+        thread restarts its execve with the new program), else why not."""
+        from .execcheck import find_in_root
+
+        spec = d.redirect  # type: ignore[attr-defined]
+        argv = spec.argv(target.argv)  # type: ignore[attr-defined]
+        path = find_in_root(n.pid, spec.command)
+        if path is None:
+            return f"{spec.command} not found in the container"
+        from ..linux.proc import tgid_of
+
+        tgid = tgid_of(n.pid) or n.pid
+        why = self.tracer.redirect(n.pid, tgid, n.arch, n.nr, tuple(n.args), path, argv,
+                                   spec.environment)
+        if why is not None:
+            if seccomp.notif_id_valid(fd, n.id):
+                self._respond(fd, n.id, errno.EACCES)
+            return why
+        self.events.emit("command_redirect", pid=n.pid, operation="exec",
+                         path=target.path, argv=list(target.argv),  # type: ignore[attr-defined]
+                         policy={"decision": "redirect", "effective_decision": "redirect",
+                                 "rule": d.rule},  # type: ignore[attr-defined]
+                         effective_action="redirected",
+                         fields={"redirect_to": {"command": path, "argv": argv,
+                                                 "environment": sorted(
+                                                     k for k, _ in spec.environment)},
+                                 "mode": self.mode})
+        return None
+
+    def _on_redirected_exec(self, fd: int, n: seccomp.Notif, target: object,
+                            wrote: tuple[str, tuple[str, ...]], t0: float) -> None:
+        """The execve a redirect rewrote, restarted: it must be exactly what we wrote
+        (another thread could have changed the strings), and runs under the check."""
+        held = self.tracer.by_pid[n.pid]
+        path, argv = wrote
+        d = Decision("redirect", "redirect-target", None, None, None, "command")
+        if target.path != path or target.argv != argv:  # type: ignore[attr-defined]
+            self.tracer.release(held)
+            self._respond(fd, n.id, errno.EACCES)
+            self._exec_event(n.pid, None, target, d, "redirect", "deny", d.rule,
+                             "the redirected exec was changed before it ran", t0)
+            return
+        from ..linux.proc import tgid_of
+
+        tgid = tgid_of(n.pid) or n.pid
+        self.running[tgid] = (time.time(), target.argv)  # type: ignore[attr-defined]
+        held.redirect = None
+        try:
+            self._respond(fd, n.id, 0)
+        except OSError:
+            self.tracer.release(held)
+            raise
+        interp = target.interpreter  # type: ignore[attr-defined]
+        self.tracer.check_after_continue(held, Expect(
+            set(target.identity), target.argv, target.path,  # type: ignore[attr-defined]
+            interp[1] if interp else None, self._exec_checked))
+        self._exec_event(n.pid, None, target, d, "redirect", "allow", d.rule,
+                         "the program a command rule redirected to", t0)
 
     def _exec_event(self, pid: int, comm: str | None, target: object, d: object,
                     decision: str, effective: str, rule: str | None, message: str | None,
@@ -664,6 +787,14 @@ class Monitor:
         if op == "ping":
             return {"ok": True, "pid": os.getpid(), "listeners": len(self.listeners)}
         return {"ok": False, "error": f"unknown op {op!r}"}
+
+
+def _hung_up(fd: int) -> bool:
+    import select
+
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    return any(ev & (select.POLLHUP | select.POLLERR) for _, ev in p.poll(0))
 
 
 def _comm(pid: int) -> str | None:

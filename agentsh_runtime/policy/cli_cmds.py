@@ -238,7 +238,7 @@ def explain(path: str, file_op: tuple[str, ...] | None = None, exec: str | None 
     if d.redirect is not None:
         target = d.redirect
         if hasattr(target, "argv"):
-            target = shlex.join(target.argv())
+            target = shlex.join(target.argv(getattr(q, "argv", ())))
         lines.append(f"redirect: {target}")
     if kind == "command":
         cands = engine.candidates(q) or []

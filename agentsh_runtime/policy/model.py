@@ -68,9 +68,10 @@ class CommandRedirect:
     args_append: tuple[str, ...] = ()
     environment: tuple[tuple[str, str], ...] = ()
 
-    def argv(self) -> list[str]:
-        """What runs in place of the original: command, args, then args_append."""
-        return [self.command, *self.args, *self.args_append]
+    def argv(self, original: tuple[str, ...] | list[str] = ()) -> list[str]:
+        """What runs in place of `original` (its argv): the command, `args`, the
+        original's arguments (argv[1:]), then `args_append`."""
+        return [self.command, *self.args, *original[1:], *self.args_append]
 
 
 @dataclass(frozen=True, slots=True)

@@ -361,9 +361,6 @@ def test_racing_swaps_are_caught_and_killed(prt, pbundle, cid, who):
     assert counts["marker-ran"] <= counts["killed"] + counts["other"] + counts["exit0"]
 
 
-@pytest.mark.xfail(strict=True, reason="the post-exec check is asynchronous: a swapped "
-                   "program can run for microseconds before the kill; a ptrace exec-stop "
-                   "(issue 8's tracer) is the planned airtight closer")
 @pytest.mark.parametrize("who", ["main", "thread"])
 def test_racing_thread_cannot_swap_the_exec_path(prt, pbundle, cid, who):
     """A thread flips the path buffer between an allowed program (/tmp/a -> busybox
@@ -390,6 +387,75 @@ def test_racing_thread_cannot_swap_the_exec_path(prt, pbundle, cid, who):
     assert not in_rootfs(pbundle, PWNED).exists(), (
         f"the denied program ran after a swap ({counts}; "
         f"{len(killed)} exec-changed-after-check kills logged)")
+
+
+# -- redirect ----------------------------------------------------------------------------
+
+REDIRECT_RM = {"name": "rm-to-echo", "commands": ["rm"], "decision": "redirect",
+               "redirect_to": {"command": "/bin/echo", "args": ["instead-of-rm:"],
+                               "args_append": ["(kept)"]}}
+
+
+@VIA
+def test_redirect_runs_the_target_with_args_around_the_original(prt, pbundle, cid, via):
+    """`rm X` runs `/bin/echo instead-of-rm: X (kept)` in its place: same process, the
+    caller sees the target's output and exit status; the victim is untouched."""
+    pbundle.update(annotations={ANN_INLINE: command_policy(REDIRECT_RM, DENY_MARKER)})
+    res = in_container(prt, pbundle, cid, f"/bin/rm {VICTIM}", via)
+    assert f"instead-of-rm: {VICTIM} (kept)" in res.stdout, (res.stdout, res.stderr)
+    assert "rc=0" in res.stdout
+    assert in_rootfs(pbundle, VICTIM).read_text() == "precious\n"
+    ev = prt.wait_event(cid, lambda e: e.get("type") == "command_redirect")
+    assert ev["policy"]["rule"] == "rm-to-echo"
+    assert ev["argv"] == ["/bin/rm", VICTIM]
+    assert ev["fields"]["redirect_to"]["argv"] == ["/bin/echo", "instead-of-rm:", VICTIM,
+                                                   "(kept)"]
+    prt.wait_event(cid, is_exec("redirect", rule="redirect-target", effective="allow",
+                                argv0="/bin/echo"))
+
+
+def test_redirect_sets_the_environment_and_finds_a_bare_command(prt, pbundle, cid):
+    rule = {"name": "marker-to-env", "commands": ["marker"], "decision": "redirect",
+            "redirect_to": {"command": "env", "environment": {"REDIRECTED": "yes",
+                                                              "HOME": "/nowhere"}}}
+    pbundle.update(annotations={ANN_INLINE: command_policy(rule)})
+    pbundle.update(args=["sh", "-c", f"{MARKER}; echo rc=$?"])
+    out, err, _ = prt.run_to_end(pbundle, cid)
+    lines = out.splitlines()
+    assert "REDIRECTED=yes" in lines and "HOME=/nowhere" in lines, (out, err)
+    assert not any(ln.startswith("HOME=") and ln != "HOME=/nowhere" for ln in lines)
+    assert "rc=0" in out
+    assert not in_rootfs(pbundle, PWNED).exists()
+
+
+def test_redirect_from_a_threaded_caller_and_from_threads(prt, pbundle, cid):
+    """The racing program execs the redirected name from a non-leader thread while its
+    main thread flips the path: every exec either runs the redirect target or is
+    refused; the marker never runs."""
+    rule = {"name": "marker-to-true", "commands": ["marker"], "decision": "redirect",
+            "redirect_to": {"command": "/bin/true"}}
+    pbundle.update(annotations={ANN_INLINE: command_policy(rule)})
+    symlink_in(pbundle, "/tmp/a", "/bin/true")
+    symlink_in(pbundle, "/tmp/b", MARKER)
+    pbundle.update(args=[f"{BIN_DIR}/race", "1", "/tmp/a", "/tmp/b", PWNED, "thread"])
+    out, err, _ = prt.run_to_end(pbundle, cid, timeout=60)
+    summary = [ln for ln in out.splitlines() if ln.startswith("attempts=")]
+    assert summary, (out, err)
+    assert "marker ran" not in out
+    assert not in_rootfs(pbundle, PWNED).exists()
+    assert prt.wait_event(cid, lambda e: e.get("type") == "command_redirect")
+
+
+def test_redirect_to_a_missing_command_is_denied(prt, pbundle, cid):
+    rule = {"name": "rm-to-nothing", "commands": ["rm"], "decision": "redirect",
+            "redirect_to": {"command": "/no/such/tool"}}
+    pbundle.update(annotations={ANN_INLINE: command_policy(rule)})
+    pbundle.update(args=["sh", "-c", f"/bin/rm {VICTIM}; echo rc=$?"])
+    out, err, _ = prt.run_to_end(pbundle, cid)
+    assert "rc=126" in out, (out, err)
+    assert in_rootfs(pbundle, VICTIM).exists()
+    ev = prt.wait_event(cid, is_exec("redirect", rule="rm-to-nothing", effective="deny"))
+    assert "not found" in ev["policy"]["message"]
 
 
 # -- approvals ---------------------------------------------------------------------------

@@ -259,6 +259,7 @@ def test_command_rules(path, argv, resolved, depth, expected):
 def test_command_redirect_carries_the_target():
     d = CMDS.decide("command", ExecQuery("/usr/bin/curl", ("curl", "x"), None, 1))
     assert d.redirect.argv() == ["/usr/bin/safe-fetch", "--audit", "--end"]
+    assert d.redirect.argv(("curl", "x")) == ["/usr/bin/safe-fetch", "--audit", "x", "--end"]
 
 
 @pytest.mark.parametrize("path,argv,resolved,expected,detail", [
