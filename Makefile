@@ -4,13 +4,14 @@
 #   make lint    ruff
 #   make demo    setup, busybox image built offline, one podman container on agentsh-runtime
 #   make bench   bench/lifecycle: agentsh-runtime vs runc (BENCH_ARGS="--n 50 --json")
+#   make native  the monitor's exec fast path, agentsh_runtime/monitor/_execfast.so
 
 SHELL := /bin/bash
 VENV := $(CURDIR)/.venv
 RUNTIME := $(VENV)/bin/agentsh-runtime
 BENCH_ARGS ?=
 
-.PHONY: setup test lint demo bench
+.PHONY: setup test lint demo bench native
 
 setup:
 	@scripts/setup.sh
@@ -20,6 +21,13 @@ test: setup
 	if [ $$rc -eq 0 ]; then echo "make test: PASSED"; \
 	else echo "make test: FAILED (pytest exit $$rc)"; fi; \
 	exit $$rc
+
+EXECFAST := agentsh_runtime/monitor/_execfast.so
+
+native: $(EXECFAST)
+
+$(EXECFAST): agentsh_runtime/monitor/execfast.c
+	gcc -O2 -Wall -Wextra -shared -fPIC -pthread -o $@ $<
 
 lint: setup
 	$(VENV)/bin/ruff check . bench/lifecycle

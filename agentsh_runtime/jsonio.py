@@ -65,8 +65,31 @@ def _skip_ws(text: str, i: int) -> int:
     return i
 
 
+def _default(obj: object) -> object:
+    raise TypeError(f"cannot encode {type(obj).__name__} as JSON")
+
+
+def _float_repr(obj: float) -> str:
+    if obj != obj or obj in (float("inf"), float("-inf")):
+        raise ValueError("cannot encode a non-finite float as JSON")
+    return float.__repr__(obj)
+
+
+# the C encoder json.dumps itself uses (markers, default, encoder, indent, key separator,
+# item separator, sort_keys, skipkeys, allow_nan): ~10x the Python fallback below
+_c_encode = _json.make_encoder({}, _default, _json.encode_basestring_ascii, None, ":", ",",
+                               False, False, False) if hasattr(_json, "make_encoder") else None
+
+
 def dumps(obj: object) -> str:
     """Compact JSON (no spaces), key order kept."""
+    if _c_encode is not None:
+        try:
+            return "".join(_c_encode(obj, 0))
+        except ValueError as e:
+            if "Circular" in str(e):
+                raise
+            # a non-finite float: the Python path below words the error
     parts: list[str] = []
     _encode(obj, parts.append)
     return "".join(parts)

@@ -102,6 +102,10 @@ else
     echo "$want" > "$PIP_STAMP"
 fi
 
+# -- the monitor's native exec fast path (the monitor falls back to Python without it) --
+say "native: make native (agentsh_runtime/monitor/_execfast.so)"
+make -s -C "$REPO" native
+
 # -- the agentsh-runtime command: a lean `python -IS` launcher, not pip's script -----
 # (pip's console script imports re and runs site: ~8 ms more on every engine call)
 say "launcher: writing $VENV/bin/agentsh-runtime"

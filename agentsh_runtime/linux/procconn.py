@@ -29,10 +29,22 @@ class ExecEvents:
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_CONNECTOR)
         self.sock.bind((0, CN_IDX_PROC))
         self.sock.setblocking(False)
+        try:  # a burst of host-wide events must not overflow it (root: FORCE)
+            self.sock.setsockopt(socket.SOL_SOCKET, 33, 4 << 20)  # SO_RCVBUFFORCE
+        except OSError:
+            pass
         self._control(PROC_CN_MCAST_LISTEN)
 
     def _control(self, op: int) -> None:
-        payload = struct.pack("=I", op)
+        # struct proc_input {mcast_op, event_type} (6.6+): only exec and exit events are
+        # delivered to us, not every fork and comm change on the host; older kernels
+        # want the bare op (a longer message is refused there), so fall back to it
+        try:
+            self._send(struct.pack("=II", op, PROC_EVENT_EXEC | PROC_EVENT_EXIT))
+        except OSError:
+            self._send(struct.pack("=I", op))
+
+    def _send(self, payload: bytes) -> None:
         cn = struct.pack("=IIIIHH", CN_IDX_PROC, CN_VAL_PROC, 0, 0, len(payload), 0) + payload
         self.sock.send(struct.pack("=IHHII", _NLHDR + len(cn), _NLMSG_DONE, 0, 0, os.getpid())
                        + cn)

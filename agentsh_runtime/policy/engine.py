@@ -220,6 +220,10 @@ class Engine:
                     pass
         return d
 
+    def command_uses_depth(self) -> bool:
+        """Does any command rule's decision depend on the exec's depth (`context`)?"""
+        return any(d is not None for d in self._c_depth)
+
     def evaluate(self, kind: str, query: Any) -> Decision:
         """`decide` without the cache."""
         fn = self._eval.get(kind) or self._eval.get(_ALIASES.get(kind, ""))

@@ -21,10 +21,14 @@ SITE="$STAGE/usr/lib/agentsh-runtime/site"
 mkdir -p "$SITE" "$STAGE/usr/bin" "$STAGE/DEBIAN" "$STAGE/usr/share/agentsh-runtime" \
          "$STAGE/usr/share/doc/agentsh-runtime"
 
+# the monitor's native exec fast path, built here so the package carries it
+make -s -C "$REPO" native
 # our package, as a wheel would install it (no build isolation: nothing to download)
 "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --no-compile \
     --no-build-isolation --target "$SITE" "$REPO"
 rm -rf "$SITE/bin"
+[ -f "$SITE/agentsh_runtime/monitor/_execfast.so" ] || {
+    echo "build.sh: _execfast.so missing from the package" >&2; exit 1; }
 # the runtime dependencies, file by file from the venv's installed metadata
 "$PY" -I - "$SITE" <<'PYEOF'
 import importlib.metadata as md, os, shutil, sys

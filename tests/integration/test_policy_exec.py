@@ -164,6 +164,31 @@ def test_allowed_command_runs_and_is_logged(prt, pbundle, cid):
     prt.wait_event(cid, is_exec("allow", rule="allow-rest", argv0="/bin/echo"))
 
 
+@pytest.mark.parametrize("path", ["native", "python"])
+def test_repeated_execs_are_decided_the_same_on_either_path(prt, pbundle, cid, path,
+                                                             monkeypatch):
+    """The native fast path (execfast.c) answers an exec it has seen decided; the
+    Python path (AGENTSH_NO_FAST_EXEC=1, or no native library) answers every one.
+    Either way: the same decisions, one event each, and a denied program stays denied
+    the 2nd and 3rd time (a remembered deny)."""
+    if path == "python":
+        monkeypatch.setenv("AGENTSH_NO_FAST_EXEC", "1")
+    script = "; ".join([f"/bin/echo ok{i}" for i in range(3)]
+                       + [f"/bin/rm {VICTIM}; echo rc=$?"] * 3)
+    pbundle.update(args=["sh", "-c", script])
+    out, err, _ = prt.run_to_end(pbundle, cid)
+    assert out.splitlines() == ["ok0", "ok1", "ok2"] + ["rc=126"] * 3, (out, err)
+    assert in_rootfs(pbundle, VICTIM).exists()
+    denied = wait_for(lambda: (lambda d: d if len(d) >= 3 else None)(
+        [e for e in prt.events(cid) if is_exec("deny", rule="no-rm")(e)]),
+        timeout=10, what="three deny events")
+    assert len(denied) == 3
+    allowed = [e for e in prt.events(cid) if is_exec("allow", argv0="/bin/echo")(e)]
+    assert len(allowed) == 3 and all(e["comm"] for e in allowed), allowed
+    warnings = [e for e in prt.events(cid) if e.get("type") == "monitor_warning"]
+    assert not warnings, warnings
+
+
 def test_denied_init_fails_start_or_exits_126(prt, pbundle, cid):
     """The container's first process itself is denied: it must not run."""
     pbundle.update(args=[MARKER, PWNED])

@@ -28,10 +28,22 @@ def test_rejects(bad):
 def test_non_finite_and_bad_keys():
     with pytest.raises(ValueError):
         jsonio.dumps(float("nan"))
+    with pytest.raises(ValueError):
+        jsonio.dumps({"a": [float("inf")]})
+    # scalar keys become strings, as json.dumps makes them; other keys are refused
+    assert jsonio.dumps({1: 2}) == '{"1":2}'
     with pytest.raises(TypeError):
-        jsonio.dumps({1: 2})
+        jsonio.dumps({(1, 2): 2})
     with pytest.raises(TypeError):
         jsonio.dumps(object())
+
+
+def test_dumps_matches_json_dumps_compact():
+    import json
+
+    doc = {"a": [1, 2.5, None, True, False, "x\u00e9\"\n"], "b": {"c": []}, "n": -3,
+           "big": 2**70, "t": ("x", 1)}
+    assert jsonio.dumps(doc) == json.dumps(doc, separators=(",", ":"))
 
 
 def test_bytes_input():
