@@ -548,6 +548,9 @@ class Monitor:
         latency = int((time.perf_counter() - t0) * 1e6) if latency_us is None else latency_us
         if comm is None:
             comm = _comm(pid)
+            if comm is None and effective == "allow" and getattr(target, "path", None):
+                # gone already (a short program): the kernel named it after the path
+                comm = target.path.rsplit("/", 1)[-1][:15]  # type: ignore[attr-defined]
         pol = {"decision": decision, "effective_decision": effective, "rule": rule}
         if message:
             pol["message"] = message
