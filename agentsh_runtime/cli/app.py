@@ -129,7 +129,7 @@ def install_cmd(engine: str, config_path: str | None, binary: str | None, policy
 
 @cli.group("policy")
 def policy_group() -> None:
-    """Check, explain and list agentsh policies."""
+    """Check, explain, list and plan agentsh policies."""
 
 
 @policy_group.command("check")
@@ -157,6 +157,22 @@ def policy_explain(path: str, file_op: tuple[str, str] | None, exec_: str | None
     from ..policy.cli_cmds import explain
 
     code, text = explain(path, file_op=file_op, exec=exec_, connect=connect, signal=signal)
+    click.echo(text, err=code != 0)
+    sys.exit(code)
+
+
+@policy_group.command("plan")
+@click.argument("path")
+@click.option("-b", "--bundle", default=".", help="the bundle whose config.json gives the "
+              "mounts (default: .)")
+@click.option("--json", "as_json", is_flag=True, help="print the plan as JSON")
+@click.option("--no-native-ro", is_flag=True, help="never plan read-only binds (denied writes "
+              "then get EACCES through FUSE, never EROFS)")
+def policy_plan(path: str, bundle: str, as_json: bool, no_native_ro: bool) -> None:
+    """Print which subtrees of the container stay native and which FUSE mediates."""
+    from ..policy.cli_cmds import plan
+
+    code, text = plan(path, bundle, as_json=as_json, native_ro=not no_native_ro)
     click.echo(text, err=code != 0)
     sys.exit(code)
 

@@ -142,6 +142,16 @@ def wants_policy(spec: Spec, default_policy: str | None, admin_path: str | None 
                 or os.path.exists(admin_path or ADMIN_CONFIG))
 
 
+def container_variables(spec: Spec) -> dict[str, str]:
+    """The ${VAR} values a policy is expanded with: the process's environment, then
+    HOME, PROJECT_ROOT (the dev.agentsh.workspace annotation, else the cwd), GIT_ROOT."""
+    proc = spec.process
+    values = dict(e.split("=", 1) for e in (proc.env if proc else []) if "=" in e)
+    project = spec.annotations.get(ANN_WORKSPACE) or (proc.cwd if proc else "/")
+    values.update(HOME=_home(spec), PROJECT_ROOT=project, GIT_ROOT=_git_root(spec, project))
+    return values
+
+
 def _home(spec: Spec) -> str:
     from ..init.process import home_of
 
@@ -198,12 +208,7 @@ def resolve(spec: Spec, default_policy: str | None, admin_path: str | None) -> P
         plan.text, origin = resolve_policy(name, admin.policy_dirs)
         plan.name = name
     policy = load_policy_text(plan.text, plan.name)
-    proc = spec.process
-    env = dict(e.split("=", 1) for e in (proc.env if proc else []) if "=" in e)
-    project = ann.get(ANN_WORKSPACE) or (proc.cwd if proc else "/")
-    variables = dict(env)
-    variables.update(HOME=_home(spec), PROJECT_ROOT=project,
-                     GIT_ROOT=_git_root(spec, project))
+    variables = container_variables(spec)
     plan.variables = variables
     plan.engine = Engine(policy, variables, mode="audit" if mode == "audit" else "enforce")
     plan.warnings = list(plan.engine.warnings)

@@ -1,4 +1,4 @@
-"""`agentsh-runtime policy check | explain | list`: plain functions returning
+"""`agentsh-runtime policy check | explain | list | plan`: plain functions returning
 (exit_code, text) for the CLI to print. Exit 0: fine; 1: the policy (or the
 question) is bad, and the text says which field.
 """
@@ -15,7 +15,7 @@ from .errors import PolicyError
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "policy.schema.json"
 
-__all__ = ["check", "explain", "list_policies", "schema_errors"]
+__all__ = ["check", "explain", "list_policies", "schema_errors", "plan"]
 
 
 def _read_policy(path: str) -> tuple[str, str]:
@@ -285,3 +285,102 @@ def list_policies(dirs: list[str] | tuple[str, ...] | None = None) -> tuple[int,
 
 def _first_line(text: str | None) -> str:
     return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+
+
+# ---- policy plan ----------------------------------------------------------------------
+
+def _mount_kinds(spec: Any) -> tuple[dict[str, str], list[str]]:
+    """destination -> "file" / "other" for bind mounts whose host source is not a
+    directory (stat, following symlinks as the bind does); warnings for missing ones."""
+    import stat
+
+    from .mountplan import FILE_KIND, OTHER, _is_bind, _norm
+
+    kinds: dict[str, str] = {}
+    notes: list[str] = []
+    for mnt in spec.mounts:
+        if mnt.type != "bind" and not _is_bind(mnt.options):
+            continue
+        src = mnt.source if mnt.source.startswith("/") else os.path.join(spec.bundle,
+                                                                          mnt.source)
+        try:
+            mode = os.stat(src).st_mode
+        except OSError as exc:
+            notes.append(f"{mnt.field}.source: {src}: {exc.strerror}: planned as a directory")
+            continue
+        if stat.S_ISREG(mode):
+            kinds[_norm(mnt.destination)] = FILE_KIND
+        elif not stat.S_ISDIR(mode):
+            kinds[_norm(mnt.destination)] = OTHER
+    return kinds, notes
+
+
+def _spec_variables(spec: Any) -> dict[str, str]:
+    """${VAR} values as `create` builds them."""
+    from ..container.policy_setup import container_variables
+
+    return container_variables(spec)
+
+
+def plan(path: str, bundle: str, as_json: bool = False, strict: bool = False,
+         native_ro: bool = True) -> tuple[int, str]:
+    """The mount plan of policy `path` (a file or a built-in name) for the container of
+    `bundle` (its config.json: mounts, root, process env and cwd, annotations
+    dev.agentsh.workspace and dev.agentsh.mode)."""
+    from ..errors import ConfigError
+    from ..spec.load import load_bundle
+    from .engine import Engine
+    from .load import loads
+    from .mountplan import FUSE, KERNEL, NATIVE_RO, compile_plan, mounts_from_spec
+
+    try:
+        text, origin = _read_policy(path)
+        policy = loads(text, origin=origin, strict=strict)
+    except PolicyError as exc:
+        return 1, f"{path}: {exc}"
+    try:
+        spec = load_bundle(bundle)
+    except ConfigError as exc:
+        return 1, f"{os.path.join(bundle, 'config.json')}: {exc}"
+    mode = spec.annotations.get("dev.agentsh.mode", "enforce")
+    if mode not in ("enforce", "audit", "off"):
+        return 1, (f"{os.path.join(bundle, 'config.json')}: annotations.dev.agentsh.mode: "
+                   f"must be enforce, audit or off, not {mode!r}")
+    kinds, notes = _mount_kinds(spec)
+    try:
+        engine = Engine(policy, _spec_variables(spec),
+                        mode="audit" if mode == "audit" else "enforce", cache_size=0)
+    except PolicyError as exc:
+        return 1, f"{path}: {exc}"
+    result = compile_plan(engine, mounts_from_spec(spec, kinds), native_ro=native_ro)
+    warnings = list(engine.warnings) + notes + list(result.warnings)
+    if mode == "off":
+        warnings.insert(0, "annotations.dev.agentsh.mode is off: create applies no policy; "
+                           "this is the plan it would apply in enforce mode")
+    if as_json:
+        doc = result.to_dict()
+        doc.update(origin=origin, bundle=bundle, annotation_mode=mode, warnings=warnings)
+        return 0, json.dumps(doc, indent=2)
+    rows = [(e.path, e.treatment + ("" if e.wanted in (e.treatment, "") else
+                                    f" (wants {e.wanted})"),
+             e.mount + (f" ({e.fstype}{', ro' if e.readonly else ''})"),
+             ", ".join(e.reasons) or "-") for e in result.entries]
+    head = ("PATH", "TREATMENT", "MOUNT", "REASONS")
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(3)]
+    lines = [f"policy: {policy.name} ({origin}), mode {mode}, bundle {bundle}"]
+    for r in [head] + rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True))
+                     + "  " + r[3])
+    roots = result.fuse_roots()
+    lines.append("fuse mounts: " + (" ".join(roots) if roots else "none"))
+    ro = [e.path for e in result.entries if e.treatment == NATIVE_RO]
+    lines.append("read-only binds (denied writes get EROFS, not EACCES): "
+                 + (" ".join(ro) if ro else "none"))
+    layers = result.layers()
+    lines.append("layers, in order: " + ("; ".join(f"{x.action} {x.path}" for x in layers)
+                                         if layers else "none"))
+    unmediated = [e.path for e in result.entries if e.treatment == KERNEL and e.wanted == FUSE]
+    if unmediated:
+        lines.append("kernel filesystems the policy would mediate: " + " ".join(unmediated))
+    lines.extend(f"warning: {w}" for w in warnings)
+    return 0, "\n".join(lines)
