@@ -105,6 +105,7 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
     console_fd = -1
     fifo_fd = -1
     pid = 0
+    root_path = spec.root_path  # as config.json says, even when FUSE serves it
     try:
         fifo = os.path.join(state_dir, st.FIFO)
         os.mkfifo(fifo, 0o622)
@@ -127,6 +128,9 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
                 cgroups.paths.get("pids") or next(iter(cgroups.paths.values())), "cgroup.procs")
             policy.cgroup_paths = dict(cgroups.paths)
             monitor.extend(start_monitor(opts.id, policy, state_dir))
+            if policy.engine.policy.file_rules:
+                root_path = spec.root_path
+                _serve_files(g, spec, policy, state_dir, monitor[1])
         plan = make_plan(spec, opts, cgroups, fifo_fd, console_fd, preserve, extra_env)
         plan.log = g.log
 
@@ -175,7 +179,7 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
             "pid": pid,
             "init_start": proc.start_time(pid),
             "bundle": bundle,
-            "rootfs": spec.root_path,
+            "rootfs": root_path,
             "created": st.rfc3339_now(),
             "annotations": spec.annotations,
             "owner": "",
@@ -236,6 +240,47 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
         for fd in (console_fd, fifo_fd):
             if fd >= 0:
                 os.close(fd)
+
+
+def _serve_files(g: GlobalOptions, spec, policy, state_dir: str,  # noqa: ANN001
+                 handoff: _socket.socket) -> None:
+    """file_rules: the mount plan's FUSE roots are served by the monitor; config.json's
+    root and mounts (in memory) are rewritten so the init mounts them."""
+    from ..monitor.files import FUSE_DIR
+    from ..policy.mountplan import compile_plan, mounts_from_spec
+    from .fileplan import apply as apply_fileplan
+
+    kinds = {}
+    for mnt in spec.mounts:
+        src = mnt.source
+        if src.startswith("/") and os.path.lexists(src) and not os.path.isdir(src):
+            kinds[mnt.destination] = "file" if os.path.isfile(src) else "other"
+    mplan = compile_plan(policy.engine, mounts_from_spec(spec, kinds))
+    fplan = apply_fileplan(spec, mplan, os.path.join(state_dir, FUSE_DIR),
+                           os.path.join(state_dir, "fuse-scratch"))
+    for w in list(mplan.warnings) + fplan.warnings:
+        g.log.debug(f"file_rules: {w}")
+    if not fplan.roots:
+        return
+    from .. import jsonio
+
+    trash = os.path.join("/var/lib/agentsh-runtime/trash", os.path.basename(state_dir))
+    msg = {"op": "files", "roots": [[r.index, r.path, r.backing] for r in fplan.roots],
+           "trash": trash}
+    handoff.sendall((jsonio.dumps(msg) + "\n").encode())
+    handoff.settimeout(15.0)
+    try:
+        reply = handoff.recv(65536)
+    except OSError as e:
+        raise ContainerError(f"the monitor did not start the FUSE server: {e}",
+                             "annotations") from e
+    finally:
+        handoff.settimeout(None)
+    answer = jsonio.loads(reply.decode().strip() or "{}") if reply else {}
+    if not isinstance(answer, dict) or not answer.get("ok"):
+        err = answer.get("error") if isinstance(answer, dict) else None
+        raise ContainerError(f"file_rules: the FUSE server failed: {err or 'no answer'}",
+                             "annotations")
 
 
 def _to_monitor(monitor: list):  # noqa: ANN202

@@ -138,20 +138,65 @@ def make_state_dir(root: str, cid: str) -> str:
     return path
 
 
+def _unmount_under(path: str) -> None:
+    """Detach every mount at or below `path` (the monitor's FUSE mount and the binds of
+    its backing directories), deepest first, so nothing below is ever unlinked through
+    them."""
+    top = path.rstrip("/") + "/"
+    points = []
+    try:
+        with open("/proc/self/mountinfo", "rb") as f:
+            for line in f:
+                point = line.split(b" ", 5)[4].decode("utf-8", "surrogateescape")
+                if "\\" in point:  # mountinfo escapes space, tab, newline, backslash
+                    for esc, ch in (("\\040", " "), ("\\011", "\t"),
+                                    ("\\012", "\n"), ("\\134", "\\")):
+                        point = point.replace(esc, ch)
+                if point.startswith(top):
+                    points.append(point)
+    except OSError:
+        return
+    if not points:
+        return
+    from ..linux import mount as m
+
+    for point in sorted(set(points), key=len, reverse=True):
+        try:
+            m.umount(point, m.MNT_DETACH)
+        except OSError:
+            pass
+
+
 def remove_state_dir(path: str) -> None:
-    """Files and one level of directories (no shutil: it imports re)."""
+    """Files and one level of directories (no shutil: it imports re); mounts below it
+    are detached first and never entered."""
     try:
         names = os.listdir(path)
     except FileNotFoundError:
         return
+    if any(n.startswith("fuse") for n in names):
+        _unmount_under(path)
     for name in names:
         full = os.path.join(path, name)
         try:
             os.unlink(full)
         except IsADirectoryError:
+            if os.path.ismount(full):
+                continue  # still mounted (busy): leave it rather than reach into it
             for inner in os.listdir(full):
-                os.unlink(os.path.join(full, inner))
-            os.rmdir(full)
+                inner_path = os.path.join(full, inner)
+                if os.path.isdir(inner_path) and not os.path.islink(inner_path):
+                    if not os.path.ismount(inner_path):
+                        try:
+                            os.rmdir(inner_path)  # an empty mount point
+                        except OSError:
+                            pass
+                    continue
+                os.unlink(inner_path)
+            try:
+                os.rmdir(full)
+            except OSError:
+                pass
         except FileNotFoundError:
             pass
     try:

@@ -8,6 +8,7 @@ nothing); `agentsh-runtime audit ID` reads it back.
 
 from __future__ import annotations
 
+import _thread
 import os
 import time
 
@@ -45,6 +46,7 @@ class EventWriter:
         self.max_file_bytes = max_file_bytes
         self.keep = keep
         self._buf: list[dict] = []
+        self._lock = _thread.allocate_lock()  # the FUSE server's thread emits too
         self._last_flush = time.monotonic()
         self._seq = 0
         self._dropped = 0
@@ -79,8 +81,10 @@ class EventWriter:
                  "timestamp": rfc3339(now), "type": type_,
                  "container_id": self.container_id}
         event.update({k: v for k, v in fields.items() if v is not None})
-        self._buf.append(event)  # encoded at flush: off the decision's path
-        if len(self._buf) >= FLUSH_EVENTS:
+        with self._lock:
+            self._buf.append(event)  # encoded at flush: off the decision's path
+            full = len(self._buf) >= FLUSH_EVENTS
+        if full:
             self.flush()
         return event
 
@@ -89,14 +93,15 @@ class EventWriter:
             self.flush()
 
     def flush(self) -> None:
-        self._last_flush = time.monotonic()
-        if not self._buf:
-            return
-        dumps = self._dumps
-        data = "".join([dumps(e) + "\n" for e in self._buf]).encode()
-        self._buf.clear()
-        for path in self.paths:
-            self._append(path, data)
+        with self._lock:
+            self._last_flush = time.monotonic()
+            if not self._buf:
+                return
+            buf, self._buf = self._buf, []
+            dumps = self._dumps
+            data = "".join([dumps(e) + "\n" for e in buf]).encode()
+            for path in self.paths:
+                self._append(path, data)
 
     def _append(self, path: str, data: bytes) -> None:
         try:

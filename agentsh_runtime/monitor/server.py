@@ -92,6 +92,7 @@ class Monitor:
         # tgid -> (started, argv, exit code, emit-by): waits briefly for its taskstats
         self.finishing: dict[int, tuple[float, tuple[str, ...], int, float]] = {}
         self.tracer = ExecTracer()
+        self.files = None  # files.FileServer when file_rules need FUSE
         self._batch_at = 0.0  # when the muted host-wide event sockets are read again
         self.fast = None  # execfast.FastExec once the init's listener came
         self.fast_tags: list[tuple[str, str, str, str | None]] = []
@@ -144,6 +145,8 @@ class Monitor:
             for p in list(self.pending.values()):
                 self._answer_pending(p, allow=False, reason="monitor stopping")
             self.tracer.close()
+            if self.files is not None:
+                self.files.stop()
             if self.fast is not None:
                 self.fast.close()
             self._emit_finished(force=True)
@@ -870,10 +873,23 @@ class Monitor:
             if not self.listeners:
                 self.stop = True  # create failed before the container had a filter
             return
-        self._listener_message(msg, fds)
+        reply = self._listener_message(msg, fds)
+        if reply.get("reply"):
+            try:
+                sock.setblocking(True)
+                sock.sendall((jsonio.dumps({k: v for k, v in reply.items() if k != "reply"})
+                              + "\n").encode())
+            except OSError:
+                pass
+            finally:
+                sock.setblocking(False)
 
     def _listener_message(self, msg: bytes, fds: list[int]) -> dict:
         info = jsonio.loads(msg.decode().strip() or "{}")
+        if info.get("op") == "files" and not fds:
+            return dict(self._start_files(info), reply=True)
+        if self.files is not None and info.get("op") in ("init", "add_listener"):
+            self.files.running()  # the container's own process runs next
         if info.get("op") == "init" and not fds:
             self.init_pid = int(info.get("pid") or 0)
             try:
@@ -890,6 +906,24 @@ class Monitor:
         for fd in fds:
             os.close(fd)
         return {"ok": False, "error": "expected add_listener with one fd"}
+
+    def _start_files(self, info: dict) -> dict:
+        from .files import FileServer
+
+        try:
+            roots = [(int(i), str(p), str(b)) for i, p, b in info["roots"]]
+            self.files = FileServer(self.engine, self.mode, self.events, self.state_dir,
+                                    roots, str(info.get("trash") or ""))
+            self.files.start()
+        except Exception as e:  # noqa: BLE001 - create reports it and fails
+            self.events.emit("monitor_warning", fields={"message": f"FUSE server: {e}"})
+            if self.files is not None:
+                self.files.stop()
+                self.files = None
+            return {"ok": False, "error": f"{type(e).__name__}: {e}"}
+        self.events.emit("file_policy_mounted", fields={
+            "roots": [{"path": p, "backing": b} for _, p, b in roots]})
+        return {"ok": True}
 
     def _accept(self, ctl: socket.socket) -> None:
         conn, _ = ctl.accept()

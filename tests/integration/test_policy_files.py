@@ -1,0 +1,173 @@
+"""file_rules in a container (issue 6): the mount plan's FUSE roots served by the
+monitor, bound into the container by the init. agentsh-runtime only; every test passes
+--admin-config with events_dir inside its tmp_path.
+
+The policy here: /secret (and all below it) denied for every operation; /workspace (a
+bind volume from the host) and /tmp writable; reads allowed elsewhere; other writes
+denied (the engine's default for files).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.bundle import Bundle, only_ours, runtime_binary
+from tests.support.policy import (
+    ANN_INLINE,
+    ANN_MODE,
+    PolicyRuntime,
+    in_rootfs,
+    policy_text,
+    write_admin_config,
+    write_in,
+)
+
+SECRET = "/secret/key"
+RULES = [
+    {"name": "no-secret", "paths": ["/secret", "/secret/**"], "operations": ["*"],
+     "decision": "deny", "message": "secrets are off limits"},
+    {"name": "workspace", "paths": ["/workspace/**", "/tmp/**"], "operations": ["*"],
+     "decision": "allow"},
+]
+ALLOW_COMMANDS = [{"name": "all", "commands": ["*"], "decision": "allow"}]
+
+
+@pytest.fixture
+def prt(tmp_path: Path, _tracker) -> Iterator[PolicyRuntime]:  # noqa: ANN001
+    only_ours("agentsh policies")
+    rt = PolicyRuntime(runtime_binary(), tmp_path / "pstate", write_admin_config(tmp_path))
+    _tracker.runtimes.append(rt)
+    yield rt
+    rt.cleanup()
+
+
+@pytest.fixture
+def fbundle(bundle: Bundle, tmp_path: Path) -> Bundle:
+    write_in(bundle, SECRET, "topsecret\n")
+    write_in(bundle, "/pub.txt", "public\n")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "notes.txt").write_text("notes\n")
+    bundle.update(add_mounts=[{"destination": "/workspace", "type": "bind",
+                               "source": str(ws), "options": ["rbind", "rw"]}],
+                  annotations={ANN_INLINE: policy_text(file_rules=RULES,
+                                                       command_rules=ALLOW_COMMANDS)})
+    return bundle
+
+
+def run(prt: PolicyRuntime, bundle: Bundle, cid: str, script: str) -> tuple[str, str]:
+    bundle.update(args=["sh", "-c", script])
+    out, err, _ = prt.run_to_end(bundle, cid)
+    return out, err
+
+
+def file_events(prt: PolicyRuntime, cid: str, rule: str | None = None) -> list[dict]:
+    return [e for e in prt.events(cid) if str(e.get("type", "")).startswith(("file_", "dir_"))
+            and (rule is None or (e.get("policy") or {}).get("rule") == rule)]
+
+
+BYPASSES = {
+    "path": f"cat {SECRET}",
+    "dotdot": "cd /tmp && cat ../secret/key",
+    "relative": "cd / && cat secret/key",
+    "symlink": f"ln -s {SECRET} /tmp/innocent && cat /tmp/innocent",
+    "symlink-to-dir": "ln -s /secret /tmp/d && cat /tmp/d/key",
+    "proc-self-root": f"cat /proc/self/root{SECRET}",
+    "proc-pid-cwd": "cd / && cat /proc/$$/cwd/secret/key",
+    "hardlink-now": f"ln {SECRET} /tmp/hl; cat /tmp/hl",
+    "list": "ls /secret",
+    "cd-and-read": "cd /secret && cat key",
+    "rename-dir": "mv /secret /tmp/s && cat /tmp/s/key",
+    "copy": f"cp {SECRET} /tmp/c && cat /tmp/c",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BYPASSES))
+def test_denied_file_cannot_be_read(prt, fbundle, cid, case):
+    out, err = run(prt, fbundle, cid, BYPASSES[case] + "; echo rc=$?")
+    assert "topsecret" not in out, (case, out, err)
+    assert "rc=0" not in out or case in ("hardlink-now",), (case, out, err)
+    assert in_rootfs(fbundle, SECRET).read_text() == "topsecret\n"
+    assert file_events(prt, cid, "no-secret"), "no event for the denied operation"
+
+
+def test_allowed_reads_and_workspace_writes(prt, fbundle, cid, tmp_path):
+    out, err = run(prt, fbundle, cid,
+                   "cat /pub.txt /workspace/notes.txt && echo made > /workspace/new.txt "
+                   "&& echo tmp > /tmp/t && cat /tmp/t && echo rc=$?")
+    assert out.splitlines() == ["public", "notes", "tmp", "rc=0"], (out, err)
+    assert (tmp_path / "ws" / "new.txt").read_text() == "made\n"
+
+
+def test_writes_outside_the_allowed_places_are_eacces(prt, fbundle, cid):
+    out, err = run(prt, fbundle, cid, "echo x > /etc/evil; echo rc=$?; "
+                   "rm /pub.txt; echo rc=$?; mkdir /newdir; echo rc=$?")
+    assert out.splitlines() == ["rc=1", "rc=1", "rc=1"], (out, err)
+    assert "Permission denied" in err
+    assert in_rootfs(fbundle, "/pub.txt").exists()
+    assert not in_rootfs(fbundle, "/etc/evil").exists()
+    ev = [e for e in file_events(prt, cid) if (e.get("policy") or {}).get(
+        "rule") == "default-deny-files"]
+    assert {e["path"] for e in ev} >= {"/etc/evil", "/pub.txt", "/newdir"}, ev
+
+
+def test_audit_mode_logs_but_does_not_block(prt, fbundle, cid):
+    fbundle.update(annotations={ANN_INLINE: policy_text(file_rules=RULES,
+                                                        command_rules=ALLOW_COMMANDS),
+                                ANN_MODE: "audit"})
+    out, err = run(prt, fbundle, cid, f"cat {SECRET}; echo rc=$?")
+    assert "topsecret" in out and "rc=0" in out, (out, err)
+    ev = file_events(prt, cid, "no-secret")
+    assert ev and ev[0]["policy"]["decision"] == "deny"
+    assert ev[0]["effective_action"] == "allowed"
+
+
+def test_the_container_cannot_unmount_the_mediation(prt, fbundle, cid):
+    out, err = run(prt, fbundle, cid, "umount /secret; umount -l /; echo rc=$?; "
+                   f"cat {SECRET}; echo rc=$?")
+    assert "topsecret" not in out, (out, err)
+
+
+def test_monitor_killed_mediated_paths_fail_closed(prt, fbundle, cid):
+    fbundle.update(args=["sh", "-c", "while true; do cat /pub.txt > /dev/null 2>&1 "
+                         "|| { echo failed-closed; cat " + SECRET + "; sleep 100; }; "
+                         "sleep 0.05; done"])
+    res = prt.create(fbundle, cid)
+    assert res.returncode == 0, res.stderr
+    assert prt.start(cid).returncode == 0
+    time.sleep(0.5)
+    mon = prt.monitor(cid)
+    assert mon, "no monitor recorded"
+    os.kill(mon[0], signal.SIGKILL)
+    # the FUSE connection is aborted: reads fail, and programs whose pages live on the
+    # mount die of SIGBUS at their next fault (the shell here usually does)
+    deadline = time.monotonic() + 10
+    out, stopped = "", False
+    while time.monotonic() < deadline:
+        out, _ = prt.output(fbundle, cid)
+        stopped = (prt.state_json(cid) or {}).get("status") == "stopped"
+        if "failed-closed" in out or stopped:
+            break
+        time.sleep(0.1)
+    assert "failed-closed" in out or stopped, out
+    assert "topsecret" not in out
+    assert prt.delete(cid, force=True).returncode == 0
+    state_dir = prt.root / cid
+    assert not state_dir.exists()
+    with open("/proc/self/mountinfo") as f:
+        assert cid not in f.read(), "a FUSE mount or backing bind outlived delete"
+
+
+def test_hardlink_already_in_the_image_is_denied_too(prt, fbundle, cid):
+    """A second name of the denied file, made before the container (in the image),
+    that the mount has never looked up: found by the scan at start."""
+    os.link(in_rootfs(fbundle, SECRET), in_rootfs(fbundle, "/pre-linked"))
+    out, err = run(prt, fbundle, cid, "cat /pre-linked; echo rc=$?")
+    assert "topsecret" not in out and "rc=1" in out, (out, err)
+    assert file_events(prt, cid, "no-secret")
