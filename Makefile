@@ -38,14 +38,17 @@ demo: setup
 bench: setup
 	$(VENV)/bin/python bench/lifecycle $(BENCH_ARGS)
 
-.PHONY: bench-engines bench-policy bench-all
+.PHONY: bench-engines bench-policy bench-files bench-all
 bench-engines: setup
 	$(VENV)/bin/python bench/engines
 
 bench-policy: setup
 	$(VENV)/bin/python bench/policy
 
-bench-all: bench bench-engines bench-policy
+bench-files: setup
+	$(VENV)/bin/python bench/files
+
+bench-all: bench bench-engines bench-policy bench-files
 
 .PHONY: conformance
 conformance: setup

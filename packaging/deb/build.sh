@@ -62,7 +62,7 @@ Version: $VERSION
 Architecture: $ARCH
 Maintainer: agentsh-runtime developers <dev@agentsh-runtime.invalid>
 Installed-Size: $SIZE
-Depends: python3 (>= 3.11), python3 (<< 3.12), libseccomp2
+Depends: python3 (>= 3.11), python3 (<< 3.12), libseccomp2, libfuse3-3, fuse3
 Section: admin
 Priority: optional
 Description: OCI container runtime that enforces agentsh policies
