@@ -28,6 +28,7 @@ from tests.support.policy import (
     command_policy,
     is_exec,
     of_type,
+    policy_text,
     read_events,
     wait_event,
     write_admin_config,
@@ -240,3 +241,39 @@ def test_monitor_killed_exec_fails_and_rm_cleans_up(ppm: PolicyPodman) -> None:
         cp = ppm("rm", "-f", "-t", "0", cid)
     assert cp.returncode == 0, cp.stderr
     assert not (AGENTSH_STATE_ROOT / cid).exists()
+
+
+FILE_POLICY_RULES = [
+    {"name": "no-secret", "paths": ["/secret", "/secret/**"], "operations": ["*"],
+     "decision": "deny"},
+    {"name": "workspace", "paths": ["/workspace/**", "/tmp/**"], "operations": ["*"],
+     "decision": "allow"},
+]
+
+
+def test_file_rules_under_podman(engine: Podman, tmp_path: Path) -> None:
+    """file_rules through podman: the rootfs (podman's overlay) and two volumes served by
+    the monitor's FUSE mount; a denied read is "Permission denied" with an event, the
+    workspace is writable, writes elsewhere are refused, nothing is left mounted."""
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "key").write_text("topsecret\n")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    policy = policy_text(file_rules=FILE_POLICY_RULES,
+                         command_rules=[{"name": "all", "commands": ["*"],
+                                         "decision": "allow"}])
+    ppm = PolicyPodman(engine, tmp_path, policy)
+    cp = ppm.run("--rm", "-v", f"{secret}:/secret", "-v", f"{ws}:/workspace",
+                 cmd=["sh", "-c", "cat /secret/key; echo rc=$?; "
+                      "echo made > /workspace/f && cat /workspace/f; "
+                      "echo x > /etc/evil; echo rc=$?"])
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stdout.split() == ["rc=1", "made", "rc=1"], (cp.stdout, cp.stderr)
+    assert "Permission denied" in cp.stderr
+    assert (ws / "f").read_text() == "made\n"
+    events = ppm.audit(ppm.last_id)
+    assert any((e.get("policy") or {}).get("rule") == "no-secret" and
+               e.get("path", "").startswith("/secret") for e in events), events
+    with open("/proc/self/mountinfo") as f:
+        assert ppm.last_id not in f.read()
