@@ -15,12 +15,45 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import deque
 
 from ..linux import mount as m
 from ..policy.engine import Engine, FileQuery
 
 FUSE_DIR = "fuse"
 BACKING_DIR = "fuse-backing"
+
+
+class ApprovalAsk:
+    """A file operation held for a person; resolved from the monitor's thread."""
+
+    __slots__ = ("op", "path", "pid", "rule", "message", "timeout", "_server", "_event",
+                 "answer")
+
+    def __init__(self, server: FileServer, op: str, path: str, pid: int, d) -> None:  # noqa: ANN001
+        self.op, self.path, self.pid = op, path, pid
+        self.rule, self.message, self.timeout = d.rule, d.message, d.timeout
+        self._server = server
+        self._event = None
+        self.answer = False
+
+    async def wait(self) -> bool:
+        import trio
+
+        self._event = trio.Event()
+        self._server._ask(self)
+        await self._event.wait()
+        return self.answer
+
+    def resolve(self, allow: bool) -> None:
+        """From the monitor's thread: wake the held operation in the FUSE thread."""
+        self.answer = allow
+        import trio
+
+        try:
+            trio.from_thread.run_sync(self._event.set, trio_token=self._server._trio_token)
+        except (RuntimeError, trio.RunFinishedError):
+            pass  # the FUSE server is gone: the operation failed with it
 
 
 class FileServer:
@@ -42,6 +75,30 @@ class FileServer:
         self._cancel = None
         audit = engine.policy.audit
         self._log_allowed = audit.log_allowed
+        self._asks: deque[ApprovalAsk] = deque()
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+
+    @property
+    def approvals_fd(self) -> int:
+        """Readable when held operations wait to be queued by the monitor."""
+        return self._wake_r
+
+    def _ask(self, ask: ApprovalAsk) -> None:
+        self._asks.append(ask)
+        try:
+            os.write(self._wake_w, b"!")
+        except BlockingIOError:
+            pass
+
+    def take_approval_requests(self) -> list[ApprovalAsk]:
+        try:
+            os.read(self._wake_r, 4096)
+        except BlockingIOError:
+            pass
+        out = []
+        while self._asks:
+            out.append(self._asks.popleft())
+        return out
 
     # -- life ----------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> None:
@@ -104,6 +161,13 @@ class FileServer:
                 pass
         if self._thread is not None:
             self._thread.join(2.0)
+        while self._asks:
+            self._asks.popleft().answer = False
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     # -- decisions -----------------------------------------------------------------------
     def _container_path(self, path: str | None) -> str | None:
@@ -158,10 +222,8 @@ class FileServer:
         if decision == "soft_delete":
             return Verdict.soft_delete(rule=d.rule, message=d.message)
         if decision == "approve":
-            # held file operations are not wired to the approval queue yet: fail closed
-            return Verdict.deny(rule=d.rule, message=(d.message or "") +
-                                " (file approvals: refused until answered approvals "
-                                "reach the FUSE server)")
+            ask = ApprovalAsk(self, op, cpath, pid, d)
+            return Verdict.approve(ask.wait, rule=d.rule, message=d.message)
         return Verdict.deny(rule=d.rule, message=d.message)
 
     def _emit(self, ev: dict) -> None:

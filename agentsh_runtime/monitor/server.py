@@ -47,12 +47,14 @@ DEFAULT_APPROVAL_TIMEOUT = 300.0
 class Pending:
     """A notification held for a person's answer; on_allow lets it go ahead."""
 
-    __slots__ = ("req", "listener", "notif_id", "pid", "deadline", "event", "on_allow")
+    __slots__ = ("req", "listener", "notif_id", "pid", "deadline", "event", "on_allow",
+                 "on_deny")
 
     def __init__(self, req: str, listener: int, notif_id: int, pid: int, deadline: float,
-                 event: dict, on_allow) -> None:  # noqa: ANN001
+                 event: dict, on_allow, on_deny=None) -> None:  # noqa: ANN001
         self.req, self.listener, self.notif_id, self.pid = req, listener, notif_id, pid
         self.deadline, self.event, self.on_allow = deadline, event, on_allow
+        self.on_deny = on_deny  # a hold that is no seccomp notification (a file operation)
 
 
 class Monitor:
@@ -187,6 +189,8 @@ class Monitor:
                         self._mute_batched()
                     elif kind == "fast":
                         self._on_fast()
+                    elif kind == "file-approvals":
+                        self._on_file_approvals(obj)
                     elif kind == "signal":
                         try:
                             os.read(obj, 512)
@@ -742,11 +746,15 @@ class Monitor:
 
     def _answer_pending(self, p: Pending, allow: bool, reason: str) -> None:
         self.pending.pop(p.req, None)
-        try:
-            valid = seccomp.notif_id_valid(p.listener, p.notif_id)
-        except OSError:
-            valid = False
-        if valid:
+        if p.on_deny is not None:
+            valid = True
+            (p.on_allow if allow else p.on_deny)()
+        else:
+            try:
+                valid = seccomp.notif_id_valid(p.listener, p.notif_id)
+            except OSError:
+                valid = False
+        if valid and p.on_deny is None:
             if allow:
                 p.on_allow()
             else:
@@ -921,9 +929,34 @@ class Monitor:
                 self.files.stop()
                 self.files = None
             return {"ok": False, "error": f"{type(e).__name__}: {e}"}
+        self.sel.register(self.files.approvals_fd, selectors.EVENT_READ,
+                          ("file-approvals", self.files.approvals_fd))
         self.events.emit("file_policy_mounted", fields={
             "roots": [{"path": p, "backing": b} for _, p, b in roots]})
         return {"ok": True}
+
+    def _on_file_approvals(self, fd: int) -> None:
+        """File operations the FUSE thread holds for a person: into the same queue as
+        held execs; the answer goes back to the FUSE thread."""
+        assert self.files is not None
+        for ask in self.files.take_approval_requests():
+            if len(self.pending) >= self.max_pending:
+                ask.resolve(False)
+                continue
+            self._req += 1
+            req = f"r{self._req}"
+            timeout = ask.timeout or DEFAULT_APPROVAL_TIMEOUT
+            event = {"pid": ask.pid, "comm": _comm(ask.pid), "operation": ask.op,
+                     "path": ask.path, "rule": ask.rule, "message": ask.message}
+            self.pending[req] = Pending(req, -1, 0, ask.pid, time.monotonic() + timeout,
+                                        event, lambda a=ask: a.resolve(True),
+                                        lambda a=ask: a.resolve(False))
+            self.events.emit("approval_requested", pid=ask.pid, comm=event["comm"],
+                             operation=ask.op, path=ask.path,
+                             policy={"decision": "approve", "rule": ask.rule,
+                                     "approval": {"id": req, "mode": "cli"}},
+                             fields={"timeout_s": timeout})
+        self.events.flush()
 
     def _accept(self, ctl: socket.socket) -> None:
         conn, _ = ctl.accept()

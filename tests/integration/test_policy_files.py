@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.bundle import Bundle, only_ours, runtime_binary
+from tests.support.bundle import Bundle, only_ours, runtime_binary, wait_for
 from tests.support.policy import (
     ANN_INLINE,
     ANN_MODE,
@@ -171,3 +171,35 @@ def test_hardlink_already_in_the_image_is_denied_too(prt, fbundle, cid):
     out, err = run(prt, fbundle, cid, "cat /pre-linked; echo rc=$?")
     assert "topsecret" not in out and "rc=1" in out, (out, err)
     assert file_events(prt, cid, "no-secret")
+
+
+APPROVE_RULE = {"name": "ask-first", "paths": ["/workspace/held/**"],
+                "operations": ["create", "write"], "decision": "approve", "timeout": "3s"}
+
+
+@pytest.mark.parametrize("answer", ["approve", "deny", "timeout"])
+def test_file_approval(prt, fbundle, cid, tmp_path, answer):
+    """A write under /workspace/held waits for a person: approved it happens, denied or
+    unanswered it is EACCES; the request is in `approvals list` like a held exec."""
+    (tmp_path / "ws" / "held").mkdir()
+    fbundle.update(annotations={ANN_INLINE: policy_text(
+        file_rules=[APPROVE_RULE] + RULES, command_rules=ALLOW_COMMANDS)})
+    fbundle.update(args=["sh", "-c", "echo data > /workspace/held/f; echo rc=$?"])
+    assert prt.create(fbundle, cid).returncode == 0
+    assert prt.start(cid).returncode == 0
+    if answer != "timeout":
+        pending = wait_for(lambda: prt.pending(cid), timeout=10, what="a pending approval")
+        assert len(pending) == 1 and pending[0]["path"] == "/workspace/held/f", pending
+        assert prt.approvals(answer, cid, pending[0]["id"]).returncode == 0
+    prt.wait_status(cid, "stopped", timeout=20)
+    out, err = prt.output(fbundle, cid)
+    made = tmp_path / "ws" / "held" / "f"
+    if answer == "approve":
+        assert "rc=0" in out and made.read_text() == "data\n", (out, err)
+    else:
+        assert "rc=1" in out and "Permission denied" in err, (out, err)
+        assert not made.exists() or made.read_text() == ""
+    done = prt.wait_event(cid, lambda e: e.get("type") == "approval_resolved")
+    assert done["policy"]["effective_decision"] == ("allow" if answer == "approve"
+                                                     else "deny")
+    assert prt.delete(cid).returncode == 0
