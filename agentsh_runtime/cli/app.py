@@ -313,6 +313,79 @@ def approvals_deny(ctx: click.Context, container_id: str, request_id: str,
     click.echo(f"{cid}: {request_id} denied")
 
 
+@cli.group("trash")
+def trash_group() -> None:
+    """Files a policy's soft_delete rules moved aside (kept after the container)."""
+
+
+def _trash(container_id: str) -> str:
+    from ..container.state import validate_id
+    from ..monitor.files import trash_dir_of
+
+    try:
+        validate_id(container_id)
+    except AgentshError as e:
+        raise click.ClickException(str(e)) from None
+    path = trash_dir_of(container_id)
+    if not os.path.isdir(path):
+        raise click.ClickException(f"no trash for container {container_id}")
+    return path
+
+
+@trash_group.command("list")
+@click.argument("container_id")
+def trash_list(container_id: str) -> None:
+    """What is in a container's trash: one JSON object per line."""
+    from ..fusefs import trash
+    from ..monitor.files import trash_host_path
+
+    path = _trash(container_id)
+    for rec in trash.entries(path):
+        where = trash_host_path(path, rec["path"])
+        out = dict(rec, path=where[0] if where else rec["path"])
+        if where:
+            out["host_path"] = where[1]
+        out.pop("op", None)
+        click.echo(json.dumps(out, separators=(",", ":")))
+
+
+@trash_group.command("restore")
+@click.argument("container_id")
+@click.argument("entry_id")
+@click.option("--to", "dest", help="host path to restore to (default: where it was)")
+def trash_restore(container_id: str, entry_id: str, dest: str | None) -> None:
+    """Put a soft-deleted file back."""
+    from ..fusefs import trash
+    from ..monitor.files import trash_host_path
+
+    path = _trash(container_id)
+    rec = next((r for r in trash.entries(path) if r["id"] == entry_id), None)
+    if rec is None:
+        raise click.ClickException(f"no entry {entry_id} in the trash of {container_id}")
+    if dest is None:
+        where = trash_host_path(path, rec["path"])
+        if where is None:
+            raise click.ClickException("where it was is not known: give --to")
+        dest = where[1]
+    try:
+        trash.restore(path, entry_id, dest)
+    except (OSError, ValueError) as e:
+        raise click.ClickException(f"restore {entry_id}: {e}") from None
+    click.echo(f"{entry_id} restored to {dest}")
+
+
+@trash_group.command("purge")
+@click.argument("container_id")
+@click.option("--older-than", "days", type=float, help="only entries older than DAYS")
+def trash_purge(container_id: str, days: float | None) -> None:
+    """Remove trash entries for good."""
+    from ..fusefs import trash
+
+    path = _trash(container_id)
+    removed = trash.purge(path, older_than_s=days * 86400 if days is not None else None)
+    click.echo(f"{len(removed)} entries removed")
+
+
 @cli.command("checkpoint", context_settings=_PASS)
 def checkpoint_cmd() -> None:
     """Not supported (CRIU)."""

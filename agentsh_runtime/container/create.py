@@ -263,8 +263,9 @@ def _serve_files(g: GlobalOptions, spec, policy, state_dir: str,  # noqa: ANN001
     if not fplan.roots:
         return
     from .. import jsonio
+    from ..monitor.files import trash_dir_of
 
-    trash = os.path.join("/var/lib/agentsh-runtime/trash", os.path.basename(state_dir))
+    trash = trash_dir_of(os.path.basename(state_dir))
     msg = {"op": "files", "roots": [[r.index, r.path, r.backing] for r in fplan.roots],
            "trash": trash}
     handoff.sendall((jsonio.dumps(msg) + "\n").encode())

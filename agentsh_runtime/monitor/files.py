@@ -22,6 +22,53 @@ from ..policy.engine import Engine, FileQuery
 
 FUSE_DIR = "fuse"
 BACKING_DIR = "fuse-backing"
+TRASH_ROOT = "/var/lib/agentsh-runtime/trash"  # per container: soft_delete outlives it
+ROOTS_FILE = "roots.json"  # in the trash dir: FUSE root N -> (container path, backing)
+
+
+def trash_dir_of(container_id: str) -> str:
+    return os.path.join(TRASH_ROOT, container_id)
+
+
+def trash_host_path(trash_dir: str, server_path: str) -> tuple[str, str] | None:
+    """(container path, host path) of a path the trash index records ("/N/rest")."""
+    from .. import jsonio
+
+    try:
+        with open(os.path.join(trash_dir, ROOTS_FILE)) as f:
+            roots = jsonio.loads(f.read())
+    except (OSError, ValueError):
+        return None
+    rest = server_path.lstrip("/")
+    name, _, tail = rest.partition("/")
+    if not isinstance(roots, dict) or name not in roots:
+        return None
+    path, backing = roots[name]
+    container = (path.rstrip("/") + "/" + tail) if tail else path
+    return container.replace("//", "/"), os.path.join(backing, tail) if tail else backing
+
+
+def drop_empty_trash(trash_dir: str) -> None:
+    """A trash nothing was soft-deleted into is not kept after the container."""
+    if not os.path.isdir(trash_dir):
+        return
+    from ..fusefs import trash
+
+    try:
+        if os.path.exists(os.path.join(trash_dir, trash.INDEX)) and trash.entries(trash_dir):
+            return
+        files = os.path.join(trash_dir, trash.FILES)
+        if os.path.isdir(files) and os.listdir(files):
+            return
+        for name in os.listdir(trash_dir):
+            full = os.path.join(trash_dir, name)
+            if os.path.isdir(full):
+                os.rmdir(full)
+            else:
+                os.unlink(full)
+        os.rmdir(trash_dir)
+    except OSError:
+        pass
 
 
 class ApprovalAsk:
@@ -104,6 +151,12 @@ class FileServer:
     def start(self, timeout: float = 10.0) -> None:
         os.makedirs(self.fuse_dir, 0o700, exist_ok=True)
         os.makedirs(self.backing_dir, 0o700, exist_ok=True)
+        if self.trash_dir:
+            from .. import jsonio
+
+            os.makedirs(self.trash_dir, 0o700, exist_ok=True)
+            with open(os.path.join(self.trash_dir, ROOTS_FILE), "w") as f:
+                f.write(jsonio.dumps({n: [p, b] for n, (p, b) in self.roots.items()}))
         for name, (_, backing) in self.roots.items():
             if backing.startswith(self.state_dir + "/"):
                 os.makedirs(backing, 0o755, exist_ok=True)  # a tmpfs's disk stand-in
@@ -163,11 +216,16 @@ class FileServer:
             self._thread.join(2.0)
         while self._asks:
             self._asks.popleft().answer = False
+        self._drop_empty_trash()
         for fd in (self._wake_r, self._wake_w):
             try:
                 os.close(fd)
             except OSError:
                 pass
+
+    def _drop_empty_trash(self) -> None:
+        if self.trash_dir:
+            drop_empty_trash(self.trash_dir)
 
     # -- decisions -----------------------------------------------------------------------
     def _container_path(self, path: str | None) -> str | None:

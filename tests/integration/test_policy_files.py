@@ -203,3 +203,35 @@ def test_file_approval(prt, fbundle, cid, tmp_path, answer):
     assert done["policy"]["effective_decision"] == ("allow" if answer == "approve"
                                                      else "deny")
     assert prt.delete(cid).returncode == 0
+
+
+def test_soft_delete_moves_to_the_trash_and_restores(prt, fbundle, cid, tmp_path):
+    rule = {"name": "keep-deleted", "paths": ["/workspace/**"], "operations": ["delete"],
+            "decision": "soft_delete"}
+    fbundle.update(annotations={ANN_INLINE: policy_text(
+        file_rules=[rule] + RULES, command_rules=ALLOW_COMMANDS)})
+    out, err = run(prt, fbundle, cid, "rm /workspace/notes.txt; echo rc=$?; "
+                   "ls /workspace; echo listed")
+    assert "rc=0" in out and "notes.txt" not in out, (out, err)
+    note = tmp_path / "ws" / "notes.txt"
+    assert not note.exists()
+    ev = prt.wait_event(cid, lambda e: e.get("type") == "file_soft_deleted")
+    assert ev["path"] == "/workspace/notes.txt"
+    # the container is deleted (run_to_end): the trash outlives it
+    listed = prt.cmd("trash", "list", cid)
+    assert listed.returncode == 0, listed.stderr
+    import json
+
+    entries = [json.loads(ln) for ln in listed.stdout.splitlines()]
+    assert [(e["path"], e["host_path"]) for e in entries] == [
+        ("/workspace/notes.txt", str(note))], entries
+    res = prt.cmd("trash", "restore", cid, entries[0]["id"])
+    assert res.returncode == 0, res.stderr
+    assert note.read_text() == "notes\n"
+    assert prt.cmd("trash", "list", cid).stdout.strip() == ""
+    assert prt.cmd("trash", "purge", cid).returncode == 0
+    import shutil
+
+    from agentsh_runtime.monitor.files import trash_dir_of
+
+    shutil.rmtree(trash_dir_of(cid))
