@@ -197,6 +197,15 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
                 from ..monitor.start import hand_listener
 
                 hand_listener(handoff, None, pid)
+                if policy.engine.policy.file_rules:
+                    # the FUSE server checks nothing until it knows the container runs:
+                    # that must be so before `start` can run the container's program
+                    handoff.settimeout(10.0)
+                    try:
+                        handoff.recv(4096)
+                    except OSError as e:
+                        raise ContainerError(f"the policy monitor did not answer: {e}",
+                                             "annotations") from e
             handoff.close()
             data["policy"] = {"name": policy.name, "mode": policy.mode,
                               "notify": list(policy.notify), "events_dir": policy.events_dir,

@@ -905,7 +905,7 @@ class Monitor:
             except OSError:
                 self.pidns_ino = 0
             self.started_at = time.monotonic()
-            return {"ok": True}
+            return {"ok": True, "reply": self.files is not None}
         if fds and info.get("op") == "add_listener":
             self.add_listener(fds[0], int(info.get("pid") or 0))
             if info.get("started"):

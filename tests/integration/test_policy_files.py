@@ -21,8 +21,10 @@ from tests.support.bundle import Bundle, only_ours, runtime_binary, wait_for
 from tests.support.policy import (
     ANN_INLINE,
     ANN_MODE,
+    BIN_DIR,
     PolicyRuntime,
     in_rootfs,
+    install_programs,
     policy_text,
     write_admin_config,
     write_in,
@@ -235,3 +237,35 @@ def test_soft_delete_moves_to_the_trash_and_restores(prt, fbundle, cid, tmp_path
     from agentsh_runtime.monitor.files import trash_dir_of
 
     shutil.rmtree(trash_dir_of(cid))
+
+
+FD_BYPASSES = {
+    "o-path-then-reopen": f"opath {SECRET}",
+    "openat-dirfd": "openat /secret key",
+    "openat-dirfd-dotdot": "openat /tmp ../secret/key",
+    "openat2-in-root": "openat2 / secret/key",
+    "mmap": f"mmap {SECRET}",
+    "fd-passed-over-socket": f"sendfd {SECRET}",
+    "rename-denied-dir": "rename-parent /secret /tmp/moved",
+}
+
+
+@pytest.mark.parametrize("case", sorted(FD_BYPASSES))
+def test_denied_file_cannot_be_reached_through_fds(prt, fbundle, cid, case):
+    install_programs(fbundle, ["fops"])
+    out, err = run(prt, fbundle, cid, f"{BIN_DIR}/fops {FD_BYPASSES[case]}; echo rc=$?")
+    assert "topsecret" not in out, (case, out, err)
+    assert "errno=13" in out, (case, out, err, [
+        e for e in prt.events(cid) if e.get("type") not in ("file_open", "file_read")])
+    assert in_rootfs(fbundle, SECRET).read_text() == "topsecret\n"
+
+
+def test_file_rules_alone_hold_from_the_first_operation(prt, fbundle, cid):
+    """A policy with only file_rules (no seccomp notification at all): the container's
+    very first operation is already checked (create waits for the monitor)."""
+    fbundle.update(annotations={ANN_INLINE: policy_text(file_rules=RULES)},
+                   args=["cat", SECRET])
+    for i in range(3):
+        out, err, _ = prt.run_to_end(fbundle, f"{cid}{i}")
+        assert "topsecret" not in out, (out, err)
+        assert "Permission denied" in err, (out, err)

@@ -455,7 +455,117 @@ int main(void) {
 }
 """
 
-PROGRAMS = {"marker": MARKER_C, "xexec": XEXEC_C, "race": RACE_C, "iouring": IO_URING_C}
+
+FOPS_C = r"""
+/* fops MODE ARGS: ways around a path check, each printing "ok: <data>" when it read the
+ * file, or "errno=E (strerror)" when refused.
+ *   opath FILE            open(O_PATH), then reopen /proc/self/fd/N for reading
+ *   openat DIR NAME       open(DIR, O_DIRECTORY), then openat(dirfd, NAME)
+ *   openat2 DIR NAME      openat2(dirfd, NAME, RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS)
+ *   mmap FILE             open, mmap(PROT_READ), copy out
+ *   sendfd FILE           a child opens FILE and passes the fd over a socketpair
+ *   rename-parent DIR NEW rename(DIR, NEW), then read NEW/key */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static int fail(const char *what) {
+    int e = errno;
+    printf("%s: errno=%d (%s)\n", what, e, strerror(e));
+    return 1;
+}
+static int show(int fd) {
+    char buf[256];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    if (n < 0) return fail("read");
+    buf[n] = 0;
+    printf("ok: %s", buf);
+    return 0;
+}
+int main(int argc, char **argv) {
+    if (argc < 3) { fprintf(stderr, "usage\n"); return 2; }
+    const char *m = argv[1];
+    if (!strcmp(m, "opath")) {
+        int fd = open(argv[2], O_PATH);
+        if (fd < 0) return fail("open O_PATH");
+        char p[64]; snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+        int r = open(p, O_RDONLY);
+        if (r < 0) return fail("reopen");
+        return show(r);
+    }
+    if (!strcmp(m, "openat") || !strcmp(m, "openat2")) {
+        int d = open(argv[2], O_RDONLY | O_DIRECTORY);
+        if (d < 0) return fail("open dir");
+        int fd;
+        if (!strcmp(m, "openat")) fd = openat(d, argv[3], O_RDONLY);
+        else {
+            struct open_how how = {.flags = O_RDONLY,
+                                   .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+            fd = syscall(SYS_openat2, d, argv[3], &how, sizeof how);
+        }
+        if (fd < 0) return fail(m);
+        return show(fd);
+    }
+    if (!strcmp(m, "mmap")) {
+        int fd = open(argv[2], O_RDONLY);
+        if (fd < 0) return fail("open");
+        char *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) return fail("mmap");
+        printf("ok: %.*s", 64, p);
+        return 0;
+    }
+    if (!strcmp(m, "sendfd")) {
+        int sv[2];
+        socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+        pid_t pid = fork();
+        if (pid == 0) {
+            int fd = open(argv[2], O_RDONLY);
+            char c = fd < 0 ? 'E' : 'F';
+            struct msghdr msg = {0}; struct iovec io = {&c, 1};
+            char cbuf[CMSG_SPACE(sizeof(int))]; memset(cbuf, 0, sizeof cbuf);
+            msg.msg_iov = &io; msg.msg_iovlen = 1;
+            if (fd >= 0) {
+                msg.msg_control = cbuf; msg.msg_controllen = sizeof cbuf;
+                struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+                cm->cmsg_level = SOL_SOCKET; cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(sizeof(int)); memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+            }
+            sendmsg(sv[1], &msg, 0);
+            _exit(fd < 0 ? errno : 0);
+        }
+        char c; struct msghdr msg = {0}; struct iovec io = {&c, 1};
+        char cbuf[CMSG_SPACE(sizeof(int))];
+        msg.msg_iov = &io; msg.msg_iovlen = 1; msg.msg_control = cbuf;
+        msg.msg_controllen = sizeof cbuf;
+        recvmsg(sv[0], &msg, 0);
+        int st; waitpid(pid, &st, 0);
+        if (c != 'F') { errno = WEXITSTATUS(st); return fail("child open"); }
+        int fd; memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof fd);
+        return show(fd);
+    }
+    if (!strcmp(m, "rename-parent")) {
+        if (rename(argv[2], argv[3]) < 0) return fail("rename");
+        char p[512]; snprintf(p, sizeof p, "%s/key", argv[3]);
+        int fd = open(p, O_RDONLY);
+        if (fd < 0) return fail("open");
+        return show(fd);
+    }
+    fprintf(stderr, "unknown mode\n");
+    return 2;
+}
+"""
+
+PROGRAMS = {"marker": MARKER_C, "xexec": XEXEC_C, "race": RACE_C, "iouring": IO_URING_C,
+            "fops": FOPS_C}
 
 
 def compiled(name: str) -> Path:
