@@ -57,9 +57,15 @@ def report_error(chan: Channel, err: BaseException) -> None:
         msg = {"type": "error", "msg": err.reason, "field": err.field,
                "kind": type(err).__name__}
     elif isinstance(err, OSError):
-        msg = {"type": "error", "msg": str(err.strerror or err) +
-               (f": {err.filename}" if err.filename else ""), "field": None,
-               "kind": "SetupError"}
+        text = str(err.strerror or err) + (f": {err.filename}" if err.filename else "")
+        if err.strerror and err.strerror == os.strerror(err.errno or 0):
+            # a bare errno from a library call: say which step of the set-up it was
+            tb = err.__traceback__
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            if tb is not None:
+                text = f"{tb.tb_frame.f_code.co_name}: {text}"
+        msg = {"type": "error", "msg": text, "field": None, "kind": "SetupError"}
     else:
         msg = {"type": "error", "msg": f"{type(err).__name__}: {err}", "field": None,
                "kind": "SetupError"}
