@@ -71,6 +71,27 @@ def drop_empty_trash(trash_dir: str) -> None:
         pass
 
 
+def purge_old_trash(trash_root: str, older_than_s: float) -> None:
+    """audit.retention_days: soft-deleted files older than that go for good, in every
+    container's trash (they outlive their containers)."""
+    from ..fusefs import trash
+
+    try:
+        names = os.listdir(trash_root)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(trash_root, name)
+        try:
+            if not os.path.exists(os.path.join(path, trash.INDEX)):
+                continue
+            removed = trash.purge(path, older_than_s=older_than_s)
+        except OSError:
+            continue
+        if removed:
+            drop_empty_trash(path)  # a live container's empty trash is left alone
+
+
 class ApprovalAsk:
     """A file operation held for a person; resolved from the monitor's thread."""
 
@@ -154,6 +175,9 @@ class FileServer:
         if self.trash_dir:
             from .. import jsonio
 
+            days = self.engine.policy.audit.retention_days
+            if days:
+                purge_old_trash(os.path.dirname(self.trash_dir), days * 86400.0)
             os.makedirs(self.trash_dir, 0o700, exist_ok=True)
             with open(os.path.join(self.trash_dir, ROOTS_FILE), "w") as f:
                 f.write(jsonio.dumps({n: [p, b] for n, (p, b) in self.roots.items()}))

@@ -269,3 +269,30 @@ def test_file_rules_alone_hold_from_the_first_operation(prt, fbundle, cid):
         out, err, _ = prt.run_to_end(fbundle, f"{cid}{i}")
         assert "topsecret" not in out, (out, err)
         assert "Permission denied" in err, (out, err)
+
+
+def test_retention_days_purges_old_trash(prt, fbundle, cid, tmp_path):
+    """audit.retention_days: a soft-deleted file older than that is purged when the next
+    container with a file policy starts."""
+    import json
+
+    from agentsh_runtime.fusefs import trash
+    from agentsh_runtime.monitor.files import TRASH_ROOT
+
+    old = os.path.join(TRASH_ROOT, f"{cid}-old")
+    os.makedirs(os.path.join(old, trash.FILES), exist_ok=True)
+    (Path(old) / trash.FILES / "x1").write_text("gone\n")
+    (Path(old) / trash.INDEX).write_text(json.dumps(
+        {"op": "delete", "id": "x1", "path": "/0/f", "deleted_at": time.time() - 3 * 86400})
+        + "\n")
+    try:
+        fbundle.update(annotations={ANN_INLINE: policy_text(
+            file_rules=RULES, command_rules=ALLOW_COMMANDS,
+            audit={"retention_days": 1})})
+        run(prt, fbundle, cid, "true")
+        assert not os.path.exists(old), os.listdir(old)
+    finally:
+        if os.path.exists(old):
+            import shutil
+
+            shutil.rmtree(old)
