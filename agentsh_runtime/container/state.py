@@ -138,33 +138,82 @@ def make_state_dir(root: str, cid: str) -> str:
     return path
 
 
-def _unmount_under(path: str) -> None:
-    """Detach every mount at or below `path` (the monitor's FUSE mount and the binds of
-    its backing directories), deepest first, so nothing below is ever unlinked through
-    them."""
+def _mounts_under(path: str) -> tuple[list[str], list[str]]:
+    """(mount points at or below `path`, the FUSE connection ids among them)."""
     top = path.rstrip("/") + "/"
-    points = []
+    points: list[str] = []
+    fuse_conns: list[str] = []
     try:
         with open("/proc/self/mountinfo", "rb") as f:
             for line in f:
-                point = line.split(b" ", 5)[4].decode("utf-8", "surrogateescape")
+                fields = line.split(b" ", 5)
+                point = fields[4].decode("utf-8", "surrogateescape")
+                fstype = line.split(b" - ", 1)[-1].split(b" ", 1)[0]
                 if "\\" in point:  # mountinfo escapes space, tab, newline, backslash
                     for esc, ch in (("\\040", " "), ("\\011", "\t"),
                                     ("\\012", "\n"), ("\\134", "\\")):
                         point = point.replace(esc, ch)
                 if point.startswith(top):
                     points.append(point)
+                    if fstype.startswith(b"fuse"):
+                        fuse_conns.append(fields[2].split(b":")[1].decode())
     except OSError:
-        return
+        pass
+    return points, fuse_conns
+
+
+def abort_fuse_under(path: str) -> None:
+    """Abort the FUSE connections mounted below `path` (see _abort_fuse)."""
+    _, conns = _mounts_under(path)
+    if conns:
+        _abort_fuse(conns)
+
+
+def _unmount_under(path: str) -> None:
+    """Detach every mount at or below `path` (the monitor's FUSE mount and the binds of
+    its backing directories), deepest first, so nothing below is ever unlinked through
+    them."""
+    points, fuse_conns = _mounts_under(path)
     if not points:
         return
     from ..linux import mount as m
 
+    if fuse_conns:
+        _abort_fuse(fuse_conns)
     for point in sorted(set(points), key=len, reverse=True):
         try:
             m.umount(point, m.MNT_DETACH)
         except OSError:
             pass
+
+
+def _abort_fuse(conns: list[str]) -> None:
+    """Abort our FUSE connections (fusectl) before detaching them: a monitor killed
+    while one of its threads waited on its own mount never closes /dev/fuse, and every
+    process touching the mount (that thread included) would wait forever."""
+    from ..linux import mount as m
+
+    ctl = "/sys/fs/fuse/connections"
+    mounted_here = False
+    if os.path.isdir(ctl) and not os.listdir(ctl):
+        try:
+            m.mount("none", ctl, "fusectl")
+            mounted_here = True
+        except OSError:
+            return
+    try:
+        for conn in conns:
+            try:
+                with open(os.path.join(ctl, conn, "abort"), "w") as f:
+                    f.write("1")
+            except OSError:
+                pass
+    finally:
+        if mounted_here:
+            try:
+                m.umount(ctl, m.MNT_DETACH)
+            except OSError:
+                pass
 
 
 def remove_state_dir(path: str) -> None:

@@ -296,3 +296,49 @@ def test_retention_days_purges_old_trash(prt, fbundle, cid, tmp_path):
             import shutil
 
             shutil.rmtree(old)
+
+
+def test_delete_aborts_a_fuse_connection_whose_server_hangs(tmp_path):
+    """A FUSE server that stops answering (here: SIGSTOP; in life: a monitor killed
+    while a thread of its own waited on its mount) leaves readers waiting forever;
+    the state-dir clean-up aborts the connection, so they get ENOTCONN and go."""
+    import subprocess
+    import sys
+
+    from agentsh_runtime.container import state as st
+
+    backing = tmp_path / "backing"
+    backing.mkdir()
+    (backing / "f").write_text("x\n")
+    sdir = tmp_path / "state"
+    mnt = sdir / "fuse"
+    mnt.mkdir(parents=True)
+    r, w = os.pipe()
+    srv = subprocess.Popen([sys.executable, "-m", "agentsh_runtime.fusefs", str(backing),
+                            str(mnt), "--ready-fd", str(w), "--timeout", "0"],
+                           pass_fds=(w,))
+    os.close(w)
+    reader = None
+    try:
+        assert os.read(r, 1) == b"1", "the FUSE server did not come up"
+        os.kill(srv.pid, signal.SIGSTOP)
+        reader = subprocess.Popen([sys.executable, "-c",
+                                   "import errno, sys\n"
+                                   f"try: open({str(mnt / 'f')!r}).read()\n"
+                                   "except OSError as e: sys.exit(errno.errorcode[e.errno])"],
+                                  stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        assert reader.poll() is None, "the reader did not wait on the stopped server"
+        st.remove_state_dir(str(sdir))
+        assert reader.wait(timeout=10) != 0
+        err = reader.stderr.read()
+        assert err.strip() in ("ENOTCONN", "ECONNABORTED"), err  # aborted, not answered
+        with open("/proc/self/mountinfo") as f:
+            assert str(mnt) not in f.read()
+    finally:
+        os.close(r)
+        if reader is not None and reader.poll() is None:
+            reader.kill()
+        os.kill(srv.pid, signal.SIGCONT)
+        srv.terminate()
+        srv.wait(timeout=10)
