@@ -110,14 +110,21 @@ def launch(plan: LaunchPlan) -> int:
     chan = Channel(p_r, p_w)
     pid_b = 0
     ready = False
+    early: list[dict] = []  # B's messages that need its pid, come before A's `pid`
     try:
         chan.send({"type": "go"})
-        # A's `pid` and B's `ready` come from two processes: either may arrive first.
+        # A's `pid` and B's messages come from two processes: either may arrive first.
         while not (ready and pid_b):
-            msg = chan.recv()
+            if pid_b and early:
+                msg = early.pop(0)
+            else:
+                msg = chan.recv()
             if msg is None:
                 raise SetupError("container init exited before it was ready")
             kind = msg.get("type")
+            if not pid_b and kind in ("mounted", "seccomp_fd"):
+                early.append(msg)  # a short set-up (exec) can outrun A's report
+                continue
             if kind == "userns":
                 _write_maps(pid_a, plan)
                 chan.send({"type": "mapped"})
