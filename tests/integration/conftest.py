@@ -17,7 +17,9 @@ from tests.support.bundle import (
     new_id,
     pid_alive,
     processes_in,
+    remove_cgroups,
     runtime_binary,
+    stale_test_cgroups,
 )
 from tests.support.console import ConsoleSocket
 from tests.support.rootfs import cached_busybox_rootfs
@@ -34,6 +36,9 @@ def _integration_prereqs() -> None:
     if os.geteuid() != 0:
         pytest.fail("the integration suite needs root")
     cached_busybox_rootfs()
+    # a run killed before its teardowns (a timeout) leaves its containers' cgroups: their
+    # state dirs went with pytest's old tmp dirs, so no delete can find them any more
+    remove_cgroups(stale_test_cgroups())
     # Like conmon and the containerd shim: orphaned container processes come to us.
     reaper.install()
 
@@ -69,6 +74,7 @@ def _tracker(_integration_prereqs: None) -> Iterator[_Tracker]:
         cgs = cgroups_named(i for i in rt.ids if len(i) >= 8)
         if cgs:
             problems.append(f"cgroups left after delete --force: {cgs}")
+            remove_cgroups(cgs)  # reported; now removed so the host stays clean
     for b in t.bundles:
         procs = processes_in(b.path)
         if procs:

@@ -71,6 +71,9 @@ def new_id(prefix: str = "t") -> str:
     return f"{prefix}{uuid.uuid4().hex[:12]}"
 
 
+_TEST_ID = re.compile(r"t[0-9a-f]{12}\d*")  # new_id(), maybe with a digit suffix
+
+
 # ---------------------------------------------------------------------------
 # config.json
 
@@ -649,6 +652,42 @@ def cgroups_named(names: Iterable[str], root: str = "/sys/fs/cgroup",
         for d in dirnames:
             if any(n in d for n in names):
                 found.append(os.path.join(dirpath, d))
+    return found
+
+
+def remove_cgroups(paths: Iterable[str]) -> None:
+    """rmdir leftover cgroup directories, deepest first (a cgroup with processes in it
+    stays), then their parent `agentsh-runtime` directory when it is empty."""
+    parents = set()
+    for p in sorted(set(paths), key=len, reverse=True):
+        try:
+            os.rmdir(p)
+        except OSError:
+            continue
+        parent = os.path.dirname(p)
+        if os.path.basename(parent) == "agentsh-runtime":
+            parents.add(parent)
+    for p in parents:
+        try:
+            os.rmdir(p)
+        except OSError:
+            pass
+
+
+def stale_test_cgroups(root: str = "/sys/fs/cgroup") -> list[str]:
+    """cgroups of test containers (ids from new_id) under the runtime's default parent,
+    left by an earlier run that was killed before its teardown."""
+    found = []
+    for hier in os.listdir(root):
+        parent = os.path.join(root, hier, "agentsh-runtime")
+        try:
+            names = os.listdir(parent)
+        except OSError:
+            continue
+        for n in names:
+            full = os.path.join(parent, n)
+            if _TEST_ID.fullmatch(n) and os.path.isdir(full):
+                found.append(full)
     return found
 
 
