@@ -140,26 +140,15 @@ def make_state_dir(root: str, cid: str) -> str:
 
 def _mounts_under(path: str) -> tuple[list[str], list[str]]:
     """(mount points at or below `path`, the FUSE connection ids among them)."""
+    from ..linux.mount import mounts
+
     top = path.rstrip("/") + "/"
-    points: list[str] = []
-    fuse_conns: list[str] = []
     try:
-        with open("/proc/self/mountinfo", "rb") as f:
-            for line in f:
-                fields = line.split(b" ", 5)
-                point = fields[4].decode("utf-8", "surrogateescape")
-                fstype = line.split(b" - ", 1)[-1].split(b" ", 1)[0]
-                if "\\" in point:  # mountinfo escapes space, tab, newline, backslash
-                    for esc, ch in (("\\040", " "), ("\\011", "\t"),
-                                    ("\\012", "\n"), ("\\134", "\\")):
-                        point = point.replace(esc, ch)
-                if point.startswith(top):
-                    points.append(point)
-                    if fstype.startswith(b"fuse"):
-                        fuse_conns.append(fields[2].split(b":")[1].decode())
+        below = [(p, dev, fs) for p, dev, fs in mounts() if p.startswith(top)]
     except OSError:
-        pass
-    return points, fuse_conns
+        return [], []
+    return ([p for p, _, _ in below],
+            [dev.split(":")[1] for _, dev, fs in below if fs.startswith("fuse")])
 
 
 def abort_fuse_under(path: str) -> None:

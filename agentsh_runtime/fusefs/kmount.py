@@ -120,21 +120,14 @@ def unshare_mount_ns(make_private: bool = True) -> None:
 def mount_dev(mountpoint: str) -> str | None:
     """"major:minor" of the mount on `mountpoint` (the last one), from mountinfo: never
     stat a FUSE mount from its own server's thread (the stat would wait for itself)."""
+    from ..linux.mount import mounts
+
     want = os.path.abspath(mountpoint)
-    found = None
     try:
-        with open("/proc/self/mountinfo", "rb") as f:
-            for line in f:
-                fields = line.split(b" ", 5)
-                mp = fields[4].decode("utf-8", "surrogateescape")
-                for esc, ch in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"),
-                                ("\\134", "\\")):
-                    mp = mp.replace(esc, ch)
-                if mp == want:
-                    found = fields[2].decode()
+        found = [dev for point, dev, _ in mounts() if point == want]
     except OSError:
         return None
-    return found
+    return found[-1] if found else None
 
 
 def set_read_ahead(mountpoint: str, kb: int) -> bool:

@@ -66,3 +66,23 @@ def mount_setattr_recursive(target: str, attr_set: int, attr_clr: int) -> None:
     attr = ctypes.create_string_buffer(struct.pack("=QQQQ", attr_set, attr_clr, 0, 0))
     ret = libc.syscall(SYS_mount_setattr, AT_FDCWD, target.encode(), AT_RECURSIVE, attr, 32)
     check(ret, f"mount_setattr {target}", target)
+
+
+_MOUNTINFO_ESCAPES = (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\"))
+
+
+def mounts() -> list[tuple[str, str, str]]:
+    """(mount point, "major:minor", fs type) of every mount in our namespace, in
+    /proc/self/mountinfo order (parents first). Read, never stat: a stat of a FUSE mount
+    from its own server's thread would wait for itself."""
+    out = []
+    with open("/proc/self/mountinfo", "rb") as f:
+        for line in f:
+            fields = line.split(b" ", 5)
+            point = fields[4].decode("utf-8", "surrogateescape")
+            if "\\" in point:
+                for esc, ch in _MOUNTINFO_ESCAPES:
+                    point = point.replace(esc, ch)
+            fstype = line.split(b" - ", 1)[-1].split(b" ", 1)[0].decode()
+            out.append((point, fields[2].decode(), fstype))
+    return out
