@@ -410,10 +410,14 @@ class Passthrough(pyfuse3.Operations):
         except OSError:
             os.close(pfd)
             raise
+        return self._counted(pfd, st, parent, name), st
+
+    def _counted(self, pfd: int, st: os.stat_result, parent: _Inode, name: str) -> _Inode:
+        """_adopt, one lookup counted, and the name it was reached by noted."""
         ino = self._adopt(pfd, st, parent, name)
         ino.nlookup += 1
         self._note_name(ino, parent, name, st.st_nlink)
-        return ino, st
+        return ino
 
     def _attrs(self, nodeid: int, st: os.stat_result) -> EntryAttributes:
         e = EntryAttributes()
@@ -716,9 +720,7 @@ class Passthrough(pyfuse3.Operations):
             except BaseException:
                 os.close(pfd)
                 raise
-            ino = self._adopt(pfd, st, node, sname)
-            ino.nlookup += 1
-            self._note_name(ino, node, sname, st.st_nlink)
+            ino = self._counted(pfd, st, node, sname)
         finally:
             if close_fd:
                 os.close(dirfd)
@@ -988,9 +990,7 @@ class Passthrough(pyfuse3.Operations):
             except BaseException:
                 os.close(fd)
                 raise
-            ino = self._adopt(pfd, st, node, sname)
-            ino.nlookup += 1
-            self._note_name(ino, node, sname, st.st_nlink)
+            ino = self._counted(pfd, st, node, sname)
         finally:
             if close_fd:
                 os.close(dirfd)
