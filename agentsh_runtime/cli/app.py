@@ -320,7 +320,7 @@ def trash_group() -> None:
 
 def _trash(container_id: str) -> str:
     from ..container.state import validate_id
-    from ..monitor.files import trash_dir_of
+    from ..monitor.trashdir import trash_dir_of
 
     try:
         validate_id(container_id)
@@ -337,7 +337,7 @@ def _trash(container_id: str) -> str:
 def trash_list(container_id: str) -> None:
     """What is in a container's trash: one JSON object per line."""
     from ..fusefs import trash
-    from ..monitor.files import trash_host_path
+    from ..monitor.trashdir import trash_host_path
 
     path = _trash(container_id)
     for rec in trash.entries(path):
@@ -356,7 +356,7 @@ def trash_list(container_id: str) -> None:
 def trash_restore(container_id: str, entry_id: str, dest: str | None) -> None:
     """Put a soft-deleted file back."""
     from ..fusefs import trash
-    from ..monitor.files import trash_host_path
+    from ..monitor.trashdir import trash_host_path
 
     path = _trash(container_id)
     rec = next((r for r in trash.entries(path) if r["id"] == entry_id), None)

@@ -272,7 +272,7 @@ def _serve_files(g: GlobalOptions, spec, policy, state_dir: str,  # noqa: ANN001
     if not fplan.roots:
         return
     from .. import jsonio
-    from ..monitor.files import trash_dir_of
+    from ..monitor.trashdir import trash_dir_of
 
     trash = trash_dir_of(os.path.basename(state_dir))
     msg = {"op": "files", "roots": [[r.index, r.path, r.backing] for r in fplan.roots],

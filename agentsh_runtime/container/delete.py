@@ -99,7 +99,7 @@ def destroy(g: GlobalOptions, state: st.State) -> None:
     cg.destroy()
     st.remove_state_dir(state.dir)
     if state.data.get("monitor"):
-        from ..monitor.files import drop_empty_trash, trash_dir_of
+        from ..monitor.trashdir import drop_empty_trash, trash_dir_of
 
         drop_empty_trash(trash_dir_of(state.id))  # a monitor killed before it could
     hooks = state.data.get("hooks") or {}

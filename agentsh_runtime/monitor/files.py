@@ -19,77 +19,10 @@ from collections import deque
 
 from ..linux import mount as m
 from ..policy.engine import Engine, FileQuery
+from .trashdir import ROOTS_FILE, drop_empty_trash, purge_old_trash, split_server_path
 
 FUSE_DIR = "fuse"
 BACKING_DIR = "fuse-backing"
-TRASH_ROOT = "/var/lib/agentsh-runtime/trash"  # per container: soft_delete outlives it
-ROOTS_FILE = "roots.json"  # in the trash dir: FUSE root N -> (container path, backing)
-
-
-def trash_dir_of(container_id: str) -> str:
-    return os.path.join(TRASH_ROOT, container_id)
-
-
-def trash_host_path(trash_dir: str, server_path: str) -> tuple[str, str] | None:
-    """(container path, host path) of a path the trash index records ("/N/rest")."""
-    from .. import jsonio
-
-    try:
-        with open(os.path.join(trash_dir, ROOTS_FILE)) as f:
-            roots = jsonio.loads(f.read())
-    except (OSError, ValueError):
-        return None
-    rest = server_path.lstrip("/")
-    name, _, tail = rest.partition("/")
-    if not isinstance(roots, dict) or name not in roots:
-        return None
-    path, backing = roots[name]
-    container = (path.rstrip("/") + "/" + tail) if tail else path
-    return container.replace("//", "/"), os.path.join(backing, tail) if tail else backing
-
-
-def drop_empty_trash(trash_dir: str) -> None:
-    """A trash nothing was soft-deleted into is not kept after the container."""
-    if not os.path.isdir(trash_dir):
-        return
-    from ..fusefs import trash
-
-    try:
-        if os.path.exists(os.path.join(trash_dir, trash.INDEX)) and trash.entries(trash_dir):
-            return
-        files = os.path.join(trash_dir, trash.FILES)
-        if os.path.isdir(files) and os.listdir(files):
-            return
-        for name in os.listdir(trash_dir):
-            full = os.path.join(trash_dir, name)
-            if os.path.isdir(full):
-                os.rmdir(full)
-            else:
-                os.unlink(full)
-        os.rmdir(trash_dir)
-    except OSError:
-        pass
-
-
-def purge_old_trash(trash_root: str, older_than_s: float) -> None:
-    """audit.retention_days: soft-deleted files older than that go for good, in every
-    container's trash (they outlive their containers)."""
-    from ..fusefs import trash
-
-    try:
-        names = os.listdir(trash_root)
-    except OSError:
-        return
-    for name in names:
-        path = os.path.join(trash_root, name)
-        try:
-            if not os.path.exists(os.path.join(path, trash.INDEX)):
-                continue
-            removed = trash.purge(path, older_than_s=older_than_s)
-        except OSError:
-            continue
-        if removed:
-            drop_empty_trash(path)  # a live container's empty trash is left alone
 
 
 class ApprovalAsk:
@@ -240,30 +173,20 @@ class FileServer:
             self._thread.join(2.0)
         while self._asks:
             self._asks.popleft().answer = False
-        self._drop_empty_trash()
+        if self.trash_dir:
+            drop_empty_trash(self.trash_dir)
         for fd in (self._wake_r, self._wake_w):
             try:
                 os.close(fd)
             except OSError:
                 pass
 
-    def _drop_empty_trash(self) -> None:
-        if self.trash_dir:
-            drop_empty_trash(self.trash_dir)
-
     # -- decisions -----------------------------------------------------------------------
     def _container_path(self, path: str | None) -> str | None:
         if path is None:
             return None
-        rest = path.lstrip("/")
-        name, _, tail = rest.partition("/")
-        root = self.roots.get(name)
-        if root is None:
-            return "/" + rest  # the FUSE root itself: not visible in the container
-        base = root[0]
-        if not tail:
-            return base
-        return (base.rstrip("/") + "/" + tail) if base != "/" else "/" + tail
+        where = split_server_path(self.roots, path)
+        return where[0] if where else "/" + path.lstrip("/")
 
     def _server_path(self, container_path: str) -> str | None:
         best = None

@@ -234,7 +234,7 @@ def test_soft_delete_moves_to_the_trash_and_restores(prt, fbundle, cid, tmp_path
     assert prt.cmd("trash", "purge", cid).returncode == 0
     import shutil
 
-    from agentsh_runtime.monitor.files import trash_dir_of
+    from agentsh_runtime.monitor.trashdir import trash_dir_of
 
     shutil.rmtree(trash_dir_of(cid))
 
@@ -277,7 +277,7 @@ def test_retention_days_purges_old_trash(prt, fbundle, cid, tmp_path):
     import json
 
     from agentsh_runtime.fusefs import trash
-    from agentsh_runtime.monitor.files import TRASH_ROOT
+    from agentsh_runtime.monitor.trashdir import TRASH_ROOT
 
     old = os.path.join(TRASH_ROOT, f"{cid}-old")
     os.makedirs(os.path.join(old, trash.FILES), exist_ok=True)
