@@ -317,8 +317,7 @@ class Monitor:
                 self.started = True
                 self.started_at = time.monotonic()
                 self.events.emit("container_started", pid=pid, argv=list(t.argv))
-        # the kernel names the new program after the path's last part (15 bytes)
-        comm = t.path.rsplit("/", 1)[-1][:15] if effective == "allow" else None
+        comm = _exec_comm(t.path) if effective == "allow" else None
         self._exec_event(rec.pid, comm, t, None, decision, effective, rule, message, 0.0,
                          latency_us=rec.latency_ns // 1000)
 
@@ -556,8 +555,7 @@ class Monitor:
         if comm is None:
             comm = _comm(pid)
             if comm is None and effective == "allow" and getattr(target, "path", None):
-                # gone already (a short program): the kernel named it after the path
-                comm = target.path.rsplit("/", 1)[-1][:15]  # type: ignore[attr-defined]
+                comm = _exec_comm(target.path)  # type: ignore[attr-defined] # gone already
         pol = {"decision": decision, "effective_decision": effective, "rule": rule}
         if message:
             pol["message"] = message
@@ -1011,6 +1009,11 @@ class _FastTarget:
         self.path, self.argv, _ = split_key(rec.key)
         self.depth = rec.depth
         self.resolved = rec.resolved
+
+
+def _exec_comm(path: str) -> str:
+    """The name the kernel gives a program it execs: the path's last part, 15 bytes."""
+    return path.rsplit("/", 1)[-1][:15]
 
 
 def _hung_up(fd: int) -> bool:
