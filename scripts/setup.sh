@@ -102,6 +102,12 @@ else
     echo "$want" > "$PIP_STAMP"
 fi
 
+# -- FUSE for file_rules: the kernel's fuse (built in, or the module) --------------
+if [ ! -e /dev/fuse ]; then
+    modprobe fuse 2>/dev/null || true
+    [ -e /dev/fuse ] || say "warning: no /dev/fuse: policies with file_rules cannot run"
+fi
+
 # -- the monitor's native exec fast path (the monitor falls back to Python without it) --
 say "native: make native (agentsh_runtime/monitor/_execfast.so)"
 make -s -C "$REPO" native
