@@ -26,8 +26,9 @@ EXECFAST := agentsh_runtime/monitor/_execfast.so
 
 native: $(EXECFAST)
 
-$(EXECFAST): agentsh_runtime/monitor/execfast.c
-	gcc -O2 -Wall -Wextra -shared -fPIC -pthread -o $@ $<
+NATIVE_SRC := agentsh_runtime/monitor/execfast.c agentsh_runtime/monitor/openfast.c
+$(EXECFAST): $(NATIVE_SRC) agentsh_runtime/monitor/openfast.h
+	gcc -O2 -Wall -Wextra -shared -fPIC -pthread -o $@ $(NATIVE_SRC)
 
 lint: setup
 	$(VENV)/bin/ruff check . bench/lifecycle

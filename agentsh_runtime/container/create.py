@@ -273,10 +273,14 @@ def _serve_files(g: GlobalOptions, spec, policy, state_dir: str,  # noqa: ANN001
         return
     from .. import jsonio
     from ..monitor.trashdir import trash_dir_of
+    from .policy_setup import OPEN_SYSCALLS, fast_open_possible
 
     trash = trash_dir_of(os.path.basename(state_dir))
+    fast_open = fast_open_possible(spec)
+    if fast_open:
+        policy.notify = tuple(dict.fromkeys(policy.notify + OPEN_SYSCALLS))
     msg = {"op": "files", "roots": [[r.index, r.path, r.backing] for r in fplan.roots],
-           "trash": trash}
+           "trash": trash, "fast_open": fast_open}
     handoff.sendall((jsonio.dumps(msg) + "\n").encode())
     handoff.settimeout(15.0)
     try:

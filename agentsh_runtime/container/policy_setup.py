@@ -23,6 +23,9 @@ EXEC_SYSCALLS = ("execve", "execveat")
 UNIX_SYSCALLS = ("connect", "bind", "listen", "sendto", "sendmsg", "sendmmsg")
 SIGNAL_SYSCALLS = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
                    "pidfd_send_signal")
+# the native open path (monitor/openfast.c): read-only opens of FUSE-mediated files
+# answered with the backing file's fd
+OPEN_SYSCALLS = ("open", "openat", "openat2")
 IO_URING = ("io_uring_setup", "io_uring_enter", "io_uring_register")
 ALL_ARCHES = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
 
@@ -227,6 +230,27 @@ def resolve(spec: Spec, default_policy: str | None, admin_path: str | None) -> P
         notify += UNIX_SYSCALLS
     plan.notify = tuple(notify)
     return plan
+
+
+def fast_open_possible(spec: Spec) -> bool:
+    """Can the monitor answer reads of FUSE-mediated files with backing fds? Needs the
+    native library and x86_64; not with an AppArmor profile or SELinux label (the
+    monitor's own open would not be checked against them)."""
+    if os.environ.get("AGENTSH_NO_FAST_EXEC") == "1" or \
+            os.environ.get("AGENTSH_NO_FAST_OPEN") == "1":
+        return False
+    if os.uname().machine != "x86_64":
+        return False
+    proc = spec.process
+    if proc is not None and (proc.apparmor_profile or proc.selinux_label):
+        from ..init.lsm import apparmor_enabled, selinux_enabled
+
+        if (proc.apparmor_profile and apparmor_enabled()) or \
+                (proc.selinux_label and selinux_enabled()):
+            return False
+    lib = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                       "monitor", "_execfast.so")
+    return os.path.exists(lib)
 
 
 def drop_enforcement_caps(proc, allowed=()) -> None:  # noqa: ANN001 - a spec.model.Process

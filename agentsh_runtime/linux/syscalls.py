@@ -12,11 +12,12 @@ from .procmem import AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT
 _X86_64 = {"execve": 59, "execveat": 322, "kill": 62, "tkill": 200, "tgkill": 234,
            "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297, "pidfd_send_signal": 424,
            "connect": 42, "bind": 49, "listen": 50, "sendto": 44, "sendmsg": 46,
-           "sendmmsg": 307}
+           "sendmmsg": 307, "open": 2, "openat": 257, "openat2": 437, "creat": 85}
 _I386 = {"execve": 11, "execveat": 358, "kill": 37, "tkill": 238, "tgkill": 270,
          "rt_sigqueueinfo": 178, "rt_tgsigqueueinfo": 335, "pidfd_send_signal": 424,
          "connect": 362, "bind": 361, "listen": 363, "sendto": 369, "sendmsg": 370,
-         "sendmmsg": 345, "socketcall": 102}
+         "sendmmsg": 345, "socketcall": 102, "open": 5, "openat": 295, "openat2": 437,
+         "creat": 8}
 _X32 = dict(_X86_64, execve=520, execveat=545, rt_sigqueueinfo=524, rt_tgsigqueueinfo=536,
             sendmsg=518, sendmmsg=538)
 

@@ -74,6 +74,7 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -89,12 +90,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "openfast.h"
+
 #define EF_NEED_DEPTH 1    /* compute the depth (else 0) */
 #define EF_QUIET_HANDLED 2 /* HANDLED records do not make the eventfd readable */
 
 #define EF_HANDLED 1
 #define EF_SLOW 2
 #define EF_LISTENER_GONE 3
+#define EF_FILE_OPEN 4 /* a read-only open answered with a backing fd (openfast.c) */
 
 #define PAGE 4096u
 #define MAX_PATH 4096u           /* path strings: < 4096 bytes */
@@ -239,6 +243,9 @@ struct ef {
     size_t npending, cappending;
     struct ent **buckets;
     size_t nent, tbytes;
+    struct of *of_pending; /* set by ef_set_files, taken by the thread */
+    volatile pid_t tid;    /* the thread's id, published at its start */
+    int of_set;
 
     /* the thread's own */
     struct pollfd *pfds; /* [0] is wakefd */
@@ -261,6 +268,8 @@ struct ef {
     int ndeferred;
     char linkbuf[2 * PATH_MAX + 64];
     char rootbuf[PATH_MAX + 64];
+    struct of *of; /* the open fast path, once configured */
+    struct of_out ofout;
 };
 
 /* ------------------------------------------------------------------------------- */
@@ -1082,6 +1091,51 @@ slow:
     queue_slow(ef, fd, n, t0, 0, depth);
 }
 
+/* An open notification: openfast answers it (CONTINUE or an fd); an open it answered
+   with an fd that is to be logged gives a FILE_OPEN record: tag = rule (-1: the
+   default for reads), error = the caller's new fd, depth = the open flags, resolved =
+   the path as the container sees it, key = the caller's comm. */
+static void handle_open(struct ef *ef, int fd, const struct seccomp_notif *n, uint64_t t0)
+{
+    struct of_out *o = &ef->ofout;
+    if (of_handle(ef->of, ef->procfd, fd, n, o) != 1 || !o->log)
+        return;
+    size_t clen = strnlen(o->comm, sizeof o->comm);
+    size_t total = sizeof(struct ef_rec_hdr) + o->rlen + clen;
+    struct qrec *q = malloc(sizeof *q + total);
+    if (!q)
+        return;
+    q->next = NULL;
+    q->size = total;
+    struct ef_rec_hdr h;
+    memset(&h, 0, sizeof h);
+    h.kind = EF_FILE_OPEN;
+    h.total_size = (uint32_t)total;
+    h.notif_id = n->id;
+    h.pid = n->pid;
+    h.listener_fd = fd;
+    h.arch = n->data.arch;
+    h.nr = n->data.nr;
+    h.ip = n->data.instruction_pointer;
+    for (int i = 0; i < 6; i++)
+        h.args[i] = n->data.args[i];
+    h.tag = o->rule;
+    h.error = o->newfd;
+    h.depth = o->flags;
+    h.latency_ns = now_ns() - t0;
+    h.resolved_len = o->rlen;
+    h.key_len = (uint32_t)clen;
+    memcpy(q->data, &h, sizeof h);
+    memcpy(q->data + sizeof h, o->path, o->rlen);
+    memcpy(q->data + sizeof h + o->rlen, o->comm, clen);
+    pthread_mutex_lock(&ef->mu);
+    if (queue_push_locked(ef, q, 0) < 0) {
+        ef->dropped++;
+        free(q);
+    }
+    pthread_mutex_unlock(&ef->mu);
+}
+
 /* One readable listener. Returns -1 if the listener is gone. */
 static int on_listener(struct ef *ef, int fd)
 {
@@ -1094,7 +1148,9 @@ static int on_listener(struct ef *ef, int fd)
     }
     uint64_t t0 = now_ns();
     int ptrsize = exec_ptr_size(n->data.arch, n->data.nr);
-    if (!ptrsize)
+    if (!ptrsize && of_is_open(n->data.arch, n->data.nr))
+        handle_open(ef, fd, n, t0);
+    else if (!ptrsize)
         queue_slow(ef, fd, n, t0, 0, 0);
     else
         handle_exec(ef, fd, n, ptrsize, t0);
@@ -1123,6 +1179,7 @@ static int pfds_add(struct ef *ef, int fd)
 static void *thread_main(void *arg)
 {
     struct ef *ef = arg;
+    __atomic_store_n(&ef->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
     for (;;) {
         int r = poll(ef->pfds, (nfds_t)ef->npfds, -1);
         if (r < 0) {
@@ -1165,6 +1222,12 @@ static void *thread_main(void *arg)
                 ;
             pthread_mutex_lock(&ef->mu);
             int stop = ef->stop;
+            struct of *old = NULL;
+            if (ef->of_pending) {
+                old = ef->of;
+                ef->of = ef->of_pending;
+                ef->of_pending = NULL;
+            }
             size_t k = 0;
             if (!stop) {
                 for (; k < ef->npending; k++)
@@ -1174,6 +1237,7 @@ static void *thread_main(void *arg)
                 ef->npending -= k;
             }
             pthread_mutex_unlock(&ef->mu);
+            of_free(old);
             if (stop)
                 break;
         }
@@ -1229,6 +1293,8 @@ static void ef_destroy(struct ef *ef)
     free(ef->key);
     free(ef->cgbuf);
     free(ef->cgpath);
+    of_free(ef->of);
+    of_free(ef->of_pending);
     pthread_mutex_destroy(&ef->mu);
     free(ef);
 }
@@ -1312,12 +1378,21 @@ struct ef *ef_new(int flags, int init_pid, unsigned long long pidns_ino,
         errno = err;
         goto fail;
     }
+    while (!__atomic_load_n(&ef->tid, __ATOMIC_ACQUIRE))
+        sched_yield();
     return ef;
 fail:
     err = errno ? errno : ENOMEM;
     ef_destroy(ef);
     errno = err;
     return NULL;
+}
+
+/* The native thread's id: file-system requests it makes (the open path's lookups)
+   carry it, so that the FUSE server neither logs nor holds them. */
+int ef_thread_tid(struct ef *ef)
+{
+    return (int)ef->tid;
 }
 
 int ef_event_fd(struct ef *ef)
@@ -1347,6 +1422,34 @@ int ef_add_listener(struct ef *ef, int fd)
     pthread_mutex_unlock(&ef->mu);
     wake(ef->wakefd);
     return 0;
+}
+
+/* Configure the open fast path (blob: openfast.c); the thread takes it at its next
+   wake-up. 0, or -1 with errno (EINVAL: a bad blob). */
+int ef_set_files(struct ef *ef, const void *blob, size_t len)
+{
+    struct of *o = of_new(blob, len);
+    if (!o)
+        return -1;
+    pthread_mutex_lock(&ef->mu);
+    struct of *old = ef->of_pending;
+    ef->of_pending = o;
+    pthread_mutex_unlock(&ef->mu);
+    of_free(old);
+    wake(ef->wakefd);
+    return 0;
+}
+
+/* For tests of the compiled globs: the rule of_match gives `path` (-1: none), or -2
+   with errno when the blob is bad. No thread involved. */
+int ef_match_files(const void *blob, size_t len, const char *path, size_t plen)
+{
+    struct of *o = of_new(blob, len);
+    if (!o)
+        return -2;
+    int r = of_match(o, path, plen);
+    of_free(o);
+    return r;
 }
 
 long ef_next(struct ef *ef, void *buf, size_t len)

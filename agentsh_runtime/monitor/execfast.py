@@ -31,6 +31,7 @@ EF_QUIET_HANDLED = 2  # HANDLED records do not make the eventfd readable
 HANDLED = 1
 SLOW = 2
 LISTENER_GONE = 3
+FILE_OPEN = 4  # a read-only open answered with a backing fd (openfast.c), to be logged
 
 # u32 kind, u32 total_size, u64 notif_id, u32 pid, i32 listener_fd, u32 arch, i32 nr,
 # u64 ip, u64 args[6], u32 notif_flags, i32 tag, i32 error, u32 depth, u64 latency_ns,
@@ -62,6 +63,12 @@ def _load() -> ctypes.CDLL:
         lib.ef_next.restype = ctypes.c_long
         lib.ef_remember.argtypes = [vp, ctypes.c_char_p, sz, ctypes.c_char_p, i, i]
         lib.ef_remember.restype = i
+        lib.ef_thread_tid.argtypes = [vp]
+        lib.ef_thread_tid.restype = i
+        lib.ef_set_files.argtypes = [vp, ctypes.c_char_p, sz]
+        lib.ef_set_files.restype = i
+        lib.ef_match_files.argtypes = [ctypes.c_char_p, sz, ctypes.c_char_p, sz]
+        lib.ef_match_files.restype = i
         lib.ef_free.argtypes = [vp]
         lib.ef_free.restype = None
         _lib = lib
@@ -147,12 +154,22 @@ class Record:
                      self.args)
 
     def __repr__(self) -> str:
-        kind = {HANDLED: "HANDLED", SLOW: "SLOW", LISTENER_GONE: "LISTENER_GONE"}.get(
+        kind = {HANDLED: "HANDLED", SLOW: "SLOW", LISTENER_GONE: "LISTENER_GONE",
+                FILE_OPEN: "FILE_OPEN"}.get(
             self.kind, str(self.kind))
         return (f"Record({kind}, id={self.notif_id:#x}, pid={self.pid}, "
                 f"listener={self.listener}, nr={self.nr}, error={self.error}, "
                 f"tag={self.tag}, fastpathable={self.fastpathable}, depth={self.depth}, "
                 f"resolved={self.resolved!r}, key={self.key[:80]!r})")
+
+
+def match_files(blob: bytes, path: str) -> int:
+    """The rule index the native matcher gives a read of `path` under `blob` (-1: none)."""
+    p = _enc(path)
+    r = _load().ef_match_files(blob, len(blob), p, len(p))
+    if r == -2:
+        raise _err("ef_match_files")
+    return r
 
 
 def _err(what: str) -> OSError:
@@ -178,6 +195,7 @@ class FastExec:
             raise _err("ef_new")
         self._h: int | None = h
         self._fd = lib.ef_event_fd(h)
+        self.thread_tid = lib.ef_thread_tid(h)
         self._buf = ctypes.create_string_buffer(1 << 16)
 
     def fileno(self) -> int:
@@ -231,6 +249,13 @@ class FastExec:
         packed = _IDENT.pack(dev, ino, mtime_ns, ctime_ns, size, len(res)) + res
         if self._lib.ef_remember(self._h, key, len(key), packed, error, tag) < 0:
             raise _err("ef_remember")
+
+    def set_files(self, blob: bytes) -> None:
+        """Configure the open fast path (openfast.c; blob from openfast.build_config)."""
+        if self._h is None:
+            raise ValueError("FastExec is closed")
+        if self._lib.ef_set_files(self._h, blob, len(blob)) < 0:
+            raise _err("ef_set_files")
 
     def close(self) -> None:
         """Stop and join the native thread; closes the listeners it owns and the eventfd."""

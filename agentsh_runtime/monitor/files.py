@@ -59,13 +59,20 @@ class ApprovalAsk:
 
 class FileServer:
     def __init__(self, engine: Engine, mode: str, events, state_dir: str,  # noqa: ANN001
-                 roots: list[tuple[int, str, str]], trash_dir: str) -> None:
+                 roots: list[tuple[int, str, str]], trash_dir: str,
+                 fast_open: bool = False) -> None:
         self.engine = engine
         self.mode = mode
         self.events = events
         self.state_dir = state_dir
         self.roots = {str(i): (path.rstrip("/") or "/", backing) for i, path, backing in roots}
         self.trash_dir = trash_dir
+        # reads answered with backing fds (openfast.c): then no writeback cache, so
+        # that a write is in the backing file once the write call returns
+        self.fast_open = fast_open
+        # the monitor's native thread: its lookups (made for a caller's open) are
+        # decided but neither logged nor held; a caller's own retry is
+        self.native_tid = 0
         self.fuse_dir = os.path.join(state_dir, FUSE_DIR)
         self.backing_dir = os.path.join(state_dir, BACKING_DIR)
         self.setup = True
@@ -140,7 +147,8 @@ class FileServer:
             # must not be reachable through another the mount has not looked up yet
             links = scan_hardlinks(self.backing_dir, "/")
             ops = Passthrough(self.backing_dir, self.decide, self._emit, prefix="/",
-                              trash_dir=self.trash_dir or None, hardlinks=links)
+                              trash_dir=self.trash_dir or None, hardlinks=links,
+                              writeback_cache=not self.fast_open)
 
             async def main() -> None:
                 self._trio_token = trio.lowlevel.current_trio_token()
@@ -181,6 +189,30 @@ class FileServer:
             except OSError:
                 pass
 
+    # -- the native open path ---------------------------------------------------------------
+    def fast_open_config(self) -> bytes | None:
+        """openfast.c's configuration: None when the policy's globs are too complex."""
+        from .openfast import build_config
+
+        fuse = [(path, os.path.join(self.backing_dir, n)) for n, (path, _) in self.roots.items()]
+        return build_config(self.engine, fuse, [], os.stat(self.fuse_dir).st_dev,
+                            self._log_allowed)
+
+    def fast_open_event(self, rec) -> None:  # noqa: ANN001 - an execfast.Record (FILE_OPEN)
+        """The file_open event of a read the native side answered with a backing fd
+        (its bytes are not counted: the reads never reach the server)."""
+        if rec.tag >= 0:
+            d = self.engine.file_globs_for("read")[1][rec.tag]
+            decision, rule, message = d.decision, d.rule, d.message
+        else:
+            decision, rule, message = "allow", "default-allow-reads", None
+        comm = rec.key.decode("utf-8", "replace") or None
+        self.events.emit("file_open", operation="read", path=rec.resolved, pid=rec.pid,
+                         comm=comm, policy={"decision": decision, "effective_decision": "allow",
+                                            "rule": rule, "message": message},
+                         effective_action="allowed", latency_us=rec.latency_ns // 1000,
+                         fields={"flags": rec.depth, "fd": rec.error, "via": "addfd"})
+
     # -- decisions -----------------------------------------------------------------------
     def _container_path(self, path: str | None) -> str | None:
         if path is None:
@@ -211,6 +243,8 @@ class FileServer:
             return ALLOW  # the FUSE mount's own root: only the server sees it
         d = self.engine.decide("file", FileQuery(op, cpath, self._container_path(path2)))
         decision = d.decision
+        if pid and pid == self.native_tid:
+            return ALLOW if decision in ("allow", "audit") else Verdict.deny(log=False)
         if decision in ("allow", "audit"):
             return Verdict.allow(log=self._log_allowed or decision == "audit",
                                  decision=decision, rule=d.rule) \

@@ -37,6 +37,7 @@ from .execstop import ExecTracer, Expect, mm_shared
 from .signals import build_targets, targets_of
 from .unixsock import OPS, normalise, unix_targets
 
+OPEN_CALLS = ("open", "openat", "openat2", "creat")
 SIGNAL_CALLS = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
                 "pidfd_send_signal")
 
@@ -97,6 +98,7 @@ class Monitor:
         self.files = None  # files.FileServer when file_rules need FUSE
         self._batch_at = 0.0  # when the muted host-wide event sockets are read again
         self.fast = None  # execfast.FastExec once the init's listener came
+        self._files_blob: bytes | None = None  # the native open path's configuration
         self.fast_tags: list[tuple[str, str, str, str | None]] = []
         self.fast_tag_of: dict[tuple[str, str, str, str | None], int] = {}
 
@@ -285,16 +287,28 @@ class Monitor:
             self.events.emit("monitor_warning", fields={"message": f"no fast path: {e}"})
             return
         self.sel.register(self.fast.fileno(), selectors.EVENT_READ, ("fast", None))
+        if self.files is not None:
+            self.files.native_tid = self.fast.thread_tid
+        if self._files_blob is not None:
+            try:
+                self.fast.set_files(self._files_blob)
+            except OSError as e:
+                self.events.emit("monitor_warning", fields={
+                    "message": f"native open path: {e}: every open goes through FUSE"})
 
     def _on_fast(self) -> None:
-        from .execfast import HANDLED, SLOW
+        from .execfast import FILE_OPEN, HANDLED, SLOW
 
         assert self.fast is not None
         for rec in self.fast.drain():
             if rec.dropped:
                 self.events.emit("monitor_warning", fields={
-                    "message": f"{rec.dropped} notifications refused: queue full"})
-            if rec.kind == HANDLED:
+                    "message": f"{rec.dropped} notifications refused or events lost: "
+                               "queue full"})
+            if rec.kind == FILE_OPEN:
+                if self.files is not None:
+                    self.files.fast_open_event(rec)
+            elif rec.kind == HANDLED:
                 self._on_fast_handled(rec)
             elif rec.kind == SLOW:
                 self.last_activity = time.monotonic()
@@ -371,6 +385,9 @@ class Monitor:
             self._on_signal(fd, n, name)
         elif name in OPS:
             self._on_unix(fd, n, name)
+        elif name in OPEN_CALLS:
+            # the native open path is not running: the kernel opens it, through FUSE
+            self._respond(fd, n.id)
         else:
             # a syscall our filter notifies on that no rule kind here handles: fail closed
             self._respond(fd, n.id, errno.EPERM)
@@ -919,8 +936,17 @@ class Monitor:
         try:
             roots = [(int(i), str(p), str(b)) for i, p, b in info["roots"]]
             self.files = FileServer(self.engine, self.mode, self.events, self.state_dir,
-                                    roots, str(info.get("trash") or ""))
+                                    roots, str(info.get("trash") or ""),
+                                    fast_open=bool(info.get("fast_open")))
             self.files.start()
+            if self.files.fast_open:
+                self._files_blob = self.files.fast_open_config()
+                if self._files_blob is None:
+                    self.events.emit("monitor_warning", fields={
+                        "message": "file_rules globs too complex for the native open "
+                                   "path: every open goes through FUSE"})
+                elif self.fast is not None:
+                    self.fast.set_files(self._files_blob)
         except Exception as e:  # noqa: BLE001 - create reports it and fails
             self.events.emit("monitor_warning", fields={"message": f"FUSE server: {e}"})
             if self.files is not None:

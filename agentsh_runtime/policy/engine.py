@@ -344,12 +344,20 @@ class Engine:
             else:
                 for op in r.operations:
                     op_masks[op] |= 1 << i
+        self._f_items = items
         self._f_globs = self._globset(items, "/", False, "file_rules")
         self._f_ops = {op: mask | all_ops for op, mask in op_masks.items()}
         self._f_other = all_ops
         self._f_dec = [self._decision(r, FILE) for r in rules]
         self._f_allow = Decision(m.ALLOW, "default-allow-reads", None, None, None, FILE)
         self._f_deny = Decision(m.DENY, "default-deny-files", None, None, None, FILE)
+
+    def file_globs_for(self, op: str) -> tuple[list[tuple[str, int]], list[Decision]]:
+        """The expanded globs (glob, rule index) of the rules that decide `op`, and every
+        rule's decision: what a native matcher needs to decide `op` as `file` does
+        (lowest matching index wins; none: allowed for READ_OPS, else denied)."""
+        mask = self._f_ops.get(op, self._f_other)
+        return ([(g, i) for g, i in self._f_items if mask >> i & 1], list(self._f_dec))
 
     def _file_one(self, op: str, path: str) -> Decision:
         ops = self._f_ops.get(op)

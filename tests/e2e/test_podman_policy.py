@@ -277,3 +277,43 @@ def test_file_rules_under_podman(engine: Podman, tmp_path: Path) -> None:
                e.get("path", "").startswith("/secret") for e in events), events
     with open("/proc/self/mountinfo") as f:
         assert ppm.last_id not in f.read()
+
+
+def test_git_in_an_allowed_workspace_under_podman(engine: Podman, tmp_path: Path) -> None:
+    """Issue 6's e2e: `git init && git commit` in the allowed workspace works under the
+    file policy (creates, renames, links, chmods, fsyncs, mmap reads through FUSE and
+    the ADDFD open path), and `cat /secret/key` is still denied. The image has no git:
+    the host's git, its libraries and templates are bound in read-only."""
+    import shutil
+
+    git = shutil.which("git")
+    assert git, "git is missing on the host (scripts/setup.sh installs it)"
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "key").write_text("topsecret\n")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    policy = policy_text(file_rules=FILE_POLICY_RULES,
+                         command_rules=[{"name": "all", "commands": ["*"],
+                                         "decision": "allow"}])
+    ppm = PolicyPodman(engine, tmp_path, policy)
+    binds = []
+    for src in ("/usr/bin/git", "/lib/x86_64-linux-gnu", "/lib64", "/usr/share/git-core"):
+        real = os.path.realpath(src)
+        assert os.path.exists(real), f"{src} missing on the host"
+        binds += ["-v", f"{real}:{src}:ro"]
+    script = ("cd /workspace && git init -q && echo hello > a.txt && git add a.txt && "
+              "git -c user.email=t@example.com -c user.name=t commit -qm first && "
+              "echo more >> a.txt && git -c user.email=t@example.com -c user.name=t "
+              "commit -qam second && git log --oneline | wc -l && git status --short | "
+              "wc -l; cat /secret/key; echo rc=$?")
+    cp = ppm.run("--rm", "-e", "HOME=/tmp", "-v", f"{secret}:/secret", "-v",
+                 f"{ws}:/workspace", *binds, cmd=["sh", "-c", script])
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stdout.split() == ["2", "0", "rc=1"], (cp.stdout, cp.stderr)
+    assert "Permission denied" in cp.stderr
+    log = subprocess.run(["git", "-C", str(ws), "log", "--format=%s"], capture_output=True,
+                         text=True)
+    assert log.stdout.split() == ["second", "first"], log
+    events = ppm.audit(ppm.last_id)
+    assert any((e.get("policy") or {}).get("rule") == "no-secret" for e in events), events

@@ -564,8 +564,71 @@ int main(int argc, char **argv) {
 }
 """
 
-PROGRAMS = {"marker": MARKER_C, "xexec": XEXEC_C, "race": RACE_C, "iouring": IO_URING_C,
-            "fops": FOPS_C}
+OPENRACE_C = r"""
+/* openrace MODE GOOD BAD N: try N times to read BAD while the open is made for GOOD,
+ * printing "LEAK" if BAD's content ever came back, then "opens=N ok=K denied=D".
+ *   string  a second thread rewrites the path buffer between GOOD and BAD (same memory
+ *           the open reads its path from)
+ *   link    a second thread swaps (RENAME_EXCHANGE) the symlinks /tmp/racelink -> GOOD
+ *           and /tmp/raceother -> BAD, made beforehand */
+#define _GNU_SOURCE
+#include <sys/syscall.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+static char buf[4096];
+static const char *good, *bad;
+static volatile int stop;
+static void *flip_string(void *a) {
+    (void)a;
+    while (!stop) { strcpy(buf, bad); strcpy(buf, good); }
+    return NULL;
+}
+static void *flip_link(void *a) {
+    (void)a;
+    while (!stop)
+        syscall(SYS_renameat2, AT_FDCWD, "/tmp/racelink", AT_FDCWD, "/tmp/raceother",
+                RENAME_EXCHANGE);
+    return NULL;
+}
+int main(int argc, char **argv) {
+    if (argc != 5) return 2;
+    good = argv[2]; bad = argv[3];
+    long n = atol(argv[4]), ok = 0, denied = 0, leak = 0;
+    char secret[256] = {0};
+    int sfd = open(bad, O_RDONLY);  /* expected to fail: only used if the test is wrong */
+    if (sfd >= 0) { printf("BAD is readable directly\n"); return 3; }
+    pthread_t t;
+    const char *path = buf;
+    if (strcmp(argv[1], "link") == 0) {
+        path = "/tmp/racelink"; /* made by the test: -> GOOD, and /tmp/raceother -> BAD */
+        pthread_create(&t, NULL, flip_link, NULL);
+    } else {
+        strcpy(buf, good);
+        pthread_create(&t, NULL, flip_string, NULL);
+    }
+    for (long i = 0; i < n; i++) {
+        int fd = open(path, O_RDONLY);
+        if (fd < 0) { if (errno == EACCES) denied++; continue; }
+        ssize_t r = read(fd, secret, sizeof secret - 1);
+        close(fd);
+        if (r > 0) { secret[r] = 0; if (strstr(secret, "topsecret")) leak++; }
+        ok++;
+    }
+    stop = 1;
+    pthread_join(t, NULL);
+    if (leak) printf("LEAK %ld\n", leak);
+    printf("opens=%ld ok=%ld denied=%ld\n", n, ok, denied);
+    return 0;
+}
+"""
+
+PROGRAMS = {"openrace": OPENRACE_C, "marker": MARKER_C, "xexec": XEXEC_C, "race": RACE_C,
+            "iouring": IO_URING_C, "fops": FOPS_C}
 
 
 def compiled(name: str) -> Path:

@@ -1,0 +1,905 @@
+/*
+ * openfast: the ADDFD open path of file_rules.
+ *
+ * Under file_rules the mediated subtrees are FUSE mounts served by the monitor, and the
+ * FUSE mount stays the enforcement of record: every operation that reaches it is
+ * decided there. This file only accelerates one case, the common one: a read-only open
+ * of a regular file whose read the policy allows. The monitor's native thread gets the
+ * open/openat/openat2 notification, resolves the path inside the caller's root under
+ * the caller's credentials (openat2 RESOLVE_IN_ROOT, O_PATH: the walk goes through the
+ * FUSE mount's lookups, so `stat` rules and search permissions apply), takes the
+ * resolved file's path as the container sees it from the kernel (readlink of the O_PATH
+ * fd), decides with the policy's globs compiled here, opens the very same inode in the
+ * backing directory (again as the caller) and installs that fd in the caller with
+ * SECCOMP_ADDFD_FLAG_SEND. Reads then go at the backing file system's speed.
+ *
+ * Everything else is answered CONTINUE, so the kernel performs the open itself and it
+ * goes through FUSE: writes, creates, O_PATH, directories, anything not regular,
+ * hardlinked files (st_nlink > 1: their other names are the FUSE server's to check),
+ * paths outside the FUSE mount, decisions other than allow/audit, callers in another
+ * user namespace, and every doubt (unreadable memory, raced renames, errors). A
+ * CONTINUE can never widen access: the path the kernel then walks is checked by FUSE.
+ * The decision is made on the file actually opened (the O_PATH fd's path), so a racing
+ * thread that rewrites the path string or swaps a symlink only changes which file is
+ * decided on, not whether the decision holds for what the caller gets.
+ *
+ * Coherence: writes always go through FUSE; the monitor mounts FUSE without the
+ * writeback cache when this path is on, so a write is in the backing file when the
+ * write call returns and a backing-file read sees it.
+ *
+ * Configuration blob (little endian):
+ *   u32 magic 'OFC1' (0x3143464f)   u32 flags (1: log allowed opens)
+ *   u64 fuse_dev                     u64 reserved (0)
+ *   u32 nroots, then per root: u32 kind (0 native, 1 fuse), u32 plen, prefix bytes,
+ *       u32 blen, backing directory path bytes (fuse roots; opened here, O_PATH)
+ *   u32 nrules, then per rule: u32 kind (0 anything else, 1 allow, 2 audit)
+ *   u32 ninstr, then per instruction (40 bytes): u8 op, u8 byte, u16 0, i32 rule,
+ *       u8 set[32] (a 256-bit byte set)
+ *   u32 nstarts, then u32 start instruction of each glob
+ * Glob programs (policy/globprog.py compiles them; one per alternative of a glob):
+ *   BYTE b      one byte b, then next
+ *   SET s       one byte in s, then next
+ *   ONE s       one character: a byte < 0x80 in s or a lone 0x80-0xbf byte (then skip
+ *               the CONT that follows), or a lead byte >= 0xc0 (then the CONT)
+ *   CONT        any number of 0x80-0xbf bytes, then next
+ *   STAR        any number of bytes but '/', then next
+ *   DSTAR       any number of bytes, then next
+ *   ACCEPT r    the whole text matched: rule r
+ * That is exactly what policy/glob.py's RE2 translation accepts.
+ */
+#define _GNU_SOURCE
+#include "openfast.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#ifdef OF_PROFILE
+#include <stdio.h>
+#include <time.h>
+static uint64_t pt[16];
+static const char *pn[16];
+static int pi_;
+static uint64_t pnow(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+#define OPROF(name) do { if (pi_ < 16) { pn[pi_] = name; pt[pi_++] = pnow(); } } while (0)
+static void oprof_dump(void)
+{
+    FILE *f = fopen("/tmp/of_prof.txt", "a");
+    if (f) {
+        for (int i = 1; i < pi_; i++)
+            fprintf(f, "%s=%.1f ", pn[i], (double)(pt[i] - pt[i - 1]) / 1000.0);
+        fprintf(f, "\n");
+        fclose(f);
+    }
+    pi_ = 0;
+}
+static void oprof_reset(void) { pi_ = 0; }
+#else
+#define OPROF(name) do { } while (0)
+#define oprof_dump() do { } while (0)
+#define oprof_reset() do { } while (0)
+#endif
+
+#define OF_MAGIC 0x3143464fu
+#define OF_FLAG_LOG 1u
+
+enum { OP_BYTE = 1, OP_SET, OP_ONE, OP_CONT, OP_STAR, OP_DSTAR, OP_ACCEPT };
+enum { RULE_OTHER = 0, RULE_ALLOW = 1, RULE_AUDIT = 2 };
+
+#define NR_OPEN_X86_64 2
+#define NR_CREAT_X86_64 85
+#define NR_OPENAT_X86_64 257
+#define NR_OPENAT2 437 /* the same number on every architecture */
+#define NR_OPEN_I386 5
+#define NR_CREAT_I386 8
+#define NR_OPENAT_I386 295
+#define X32_BIT 0x40000000
+
+#ifndef __O_TMPFILE
+#define __O_TMPFILE 020000000
+#endif
+/* flags a read-only open may carry and still be answered here */
+#define PASS_FLAGS (O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_LARGEFILE | O_NOFOLLOW | O_NOATIME | \
+                    O_DIRECT | O_SYNC | O_DSYNC)
+
+struct instr {
+    uint8_t op, byte;
+    int32_t rule;
+    uint8_t set[32];
+};
+
+struct root {
+    int fuse;
+    size_t plen;
+    char *prefix; /* "/" or "/a/b" (no trailing slash) */
+    int bfd;      /* fuse: O_PATH fd of the backing directory */
+};
+
+struct rootc { /* a caller root seen before: readlink of /proc/TID/root -> an O_PATH fd */
+    char link[OF_MAX_PATH + 1];
+    int fd;
+};
+#define NROOTS 4
+
+struct of {
+    uint32_t flags;
+    uint64_t fuse_dev, reserved;
+    size_t nroots;
+    struct root *roots;
+    size_t nrules;
+    uint8_t *rule_kind;
+    size_t ninstr;
+    struct instr *prog;
+    size_t nstarts;
+    uint32_t *starts;
+    /* matching scratch */
+    uint32_t *mark, gen;
+    uint32_t *cur, *nxt;
+    /* our own capabilities, restored after each open made as a caller */
+    struct __user_cap_data_struct caps[2];
+    int groups_cleared;
+    struct rootc roots_c[NROOTS];
+    unsigned nrc, nextrc;
+    /* buffers */
+    char pathbuf[OF_MAX_PATH + 1];
+    char absbuf[2 * OF_MAX_PATH + 2];
+    char linkbuf[2 * OF_MAX_PATH + 64];
+    char rootbuf[OF_MAX_PATH + 64];
+};
+
+struct creds {
+    uid_t fsuid;
+    gid_t fsgid;
+};
+
+
+
+/* ---------------------------------- configuration ------------------------------ */
+
+struct rd {
+    const unsigned char *p;
+    size_t left;
+};
+
+static int rd_u32(struct rd *r, uint32_t *v)
+{
+    if (r->left < 4)
+        return -1;
+    *v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 |
+         (uint32_t)r->p[3] << 24;
+    r->p += 4;
+    r->left -= 4;
+    return 0;
+}
+
+static int rd_u64(struct rd *r, uint64_t *v)
+{
+    uint32_t lo, hi;
+    if (rd_u32(r, &lo) < 0 || rd_u32(r, &hi) < 0)
+        return -1;
+    *v = (uint64_t)hi << 32 | lo;
+    return 0;
+}
+
+static char *rd_str(struct rd *r)
+{
+    uint32_t n;
+    if (rd_u32(r, &n) < 0 || n > OF_MAX_PATH || r->left < n)
+        return NULL;
+    char *s = malloc(n + 1);
+    if (!s)
+        return NULL;
+    memcpy(s, r->p, n);
+    s[n] = '\0';
+    if (memchr(s, 0, n)) {
+        free(s);
+        return NULL;
+    }
+    r->p += n;
+    r->left -= n;
+    return s;
+}
+
+void of_free(struct of *o)
+{
+    if (!o)
+        return;
+    for (size_t i = 0; i < o->nroots; i++) {
+        free(o->roots[i].prefix);
+        if (o->roots[i].bfd >= 0)
+            close(o->roots[i].bfd);
+    }
+    free(o->roots);
+    free(o->rule_kind);
+    free(o->prog);
+    free(o->starts);
+    free(o->mark);
+    free(o->cur);
+    free(o->nxt);
+    for (unsigned i = 0; i < o->nrc; i++)
+        close(o->roots_c[i].fd);
+    free(o);
+}
+
+static int prog_valid(const struct of *o)
+{
+    for (size_t i = 0; i < o->ninstr; i++) {
+        const struct instr *in = &o->prog[i];
+        switch (in->op) {
+        case OP_BYTE:
+        case OP_SET:
+        case OP_CONT:
+        case OP_STAR:
+        case OP_DSTAR:
+            if (i + 1 >= o->ninstr)
+                return 0;
+            break;
+        case OP_ONE:
+            if (i + 2 >= o->ninstr || o->prog[i + 1].op != OP_CONT)
+                return 0;
+            break;
+        case OP_ACCEPT:
+            if (in->rule < 0 || (size_t)in->rule >= o->nrules)
+                return 0;
+            break;
+        default:
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < o->nstarts; i++)
+        if (o->starts[i] >= o->ninstr)
+            return 0;
+    return 1;
+}
+
+struct of *of_new(const void *blob, size_t len)
+{
+    struct rd r = {blob, len};
+    uint32_t magic, v, n;
+    struct of *o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    int err = EINVAL;
+    if (rd_u32(&r, &magic) < 0 || magic != OF_MAGIC || rd_u32(&r, &o->flags) < 0 ||
+        rd_u64(&r, &o->fuse_dev) < 0 || rd_u64(&r, &o->reserved) < 0 ||
+        rd_u32(&r, &n) < 0 || n > 4096)
+        goto fail;
+    o->roots = calloc(n ? n : 1, sizeof *o->roots);
+    if (!o->roots)
+        goto nomem;
+    for (uint32_t i = 0; i < n; i++) {
+        struct root *rt = &o->roots[i];
+        rt->bfd = -1;
+        o->nroots = i + 1;
+        if (rd_u32(&r, &v) < 0 || v > 1)
+            goto fail;
+        rt->fuse = (int)v;
+        rt->prefix = rd_str(&r);
+        if (!rt->prefix || rt->prefix[0] != '/')
+            goto fail;
+        rt->plen = strlen(rt->prefix);
+        if (rt->plen > 1 && rt->prefix[rt->plen - 1] == '/')
+            goto fail;
+        char *backing = rd_str(&r);
+        if (!backing)
+            goto fail;
+        if (rt->fuse) {
+            rt->bfd = open(backing, O_PATH | O_DIRECTORY | O_CLOEXEC);
+            if (rt->bfd < 0) {
+                err = errno;
+                free(backing);
+                goto fail;
+            }
+        }
+        free(backing);
+    }
+    if (rd_u32(&r, &n) < 0 || n > 65536)
+        goto fail;
+    o->nrules = n;
+    o->rule_kind = calloc(n ? n : 1, 1);
+    if (!o->rule_kind)
+        goto nomem;
+    for (uint32_t i = 0; i < n; i++) {
+        if (rd_u32(&r, &v) < 0 || v > RULE_AUDIT)
+            goto fail;
+        o->rule_kind[i] = (uint8_t)v;
+    }
+    if (rd_u32(&r, &n) < 0 || n > (1u << 20))
+        goto fail;
+    o->ninstr = n;
+    o->prog = calloc(n ? n : 1, sizeof *o->prog);
+    o->mark = calloc(n ? n : 1, sizeof *o->mark);
+    o->cur = calloc(n ? n : 1, sizeof *o->cur);
+    o->nxt = calloc(n ? n : 1, sizeof *o->nxt);
+    if (!o->prog || !o->mark || !o->cur || !o->nxt)
+        goto nomem;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t head, rule;
+        if (rd_u32(&r, &head) < 0 || rd_u32(&r, &rule) < 0 || r.left < 32)
+            goto fail;
+        o->prog[i].op = (uint8_t)(head & 0xff);
+        o->prog[i].byte = (uint8_t)(head >> 8 & 0xff);
+        o->prog[i].rule = (int32_t)rule;
+        memcpy(o->prog[i].set, r.p, 32);
+        r.p += 32;
+        r.left -= 32;
+    }
+    if (rd_u32(&r, &n) < 0 || n > o->ninstr)
+        goto fail;
+    o->nstarts = n;
+    o->starts = calloc(n ? n : 1, sizeof *o->starts);
+    if (!o->starts)
+        goto nomem;
+    for (uint32_t i = 0; i < n; i++)
+        if (rd_u32(&r, &o->starts[i]) < 0)
+            goto fail;
+    if (r.left != 0 || !prog_valid(o))
+        goto fail;
+    /* our own credentials, to come back to after each open made as a caller */
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    if (syscall(SYS_capget, &hdr, o->caps) < 0) {
+        err = errno;
+        goto fail;
+    }
+    return o;
+nomem:
+    err = ENOMEM;
+fail:
+    of_free(o);
+    errno = err;
+    return NULL;
+}
+
+/* ------------------------------------ globs ------------------------------------ */
+
+static inline int in_set(const uint8_t *set, unsigned b)
+{
+    return set[b >> 3] >> (b & 7) & 1;
+}
+
+/* Add state s (and what it reaches without a byte) to list l marked with gen. */
+static void add_state(struct of *o, uint32_t *l, size_t *nl, uint32_t s, uint32_t gen)
+{
+    for (;;) {
+        if (o->mark[s] == gen)
+            return;
+        o->mark[s] = gen;
+        l[(*nl)++] = s;
+        uint8_t op = o->prog[s].op;
+        if (op != OP_CONT && op != OP_STAR && op != OP_DSTAR)
+            return;
+        s++;
+    }
+}
+
+static uint32_t next_gen(struct of *o)
+{
+    if (++o->gen == 0) {
+        memset(o->mark, 0, o->ninstr * sizeof *o->mark);
+        o->gen = 1;
+    }
+    return o->gen;
+}
+
+int of_match(struct of *o, const char *path, size_t len)
+{
+    if (!o || !o->nstarts)
+        return -1;
+    const unsigned char *s = (const unsigned char *)path;
+    size_t nc = 0, nn;
+    uint32_t gen = next_gen(o);
+    for (size_t i = 0; i < o->nstarts; i++)
+        add_state(o, o->cur, &nc, o->starts[i], gen);
+    for (size_t k = 0; k < len && nc; k++) {
+        unsigned b = s[k];
+        nn = 0;
+        gen = next_gen(o);
+        for (size_t j = 0; j < nc; j++) {
+            uint32_t st = o->cur[j];
+            const struct instr *in = &o->prog[st];
+            switch (in->op) {
+            case OP_BYTE:
+                if (b == in->byte)
+                    add_state(o, o->nxt, &nn, st + 1, gen);
+                break;
+            case OP_SET:
+                if (in_set(in->set, b))
+                    add_state(o, o->nxt, &nn, st + 1, gen);
+                break;
+            case OP_ONE:
+                if (b >= 0xc0)
+                    add_state(o, o->nxt, &nn, st + 1, gen);
+                else if (b >= 0x80 || in_set(in->set, b))
+                    add_state(o, o->nxt, &nn, st + 2, gen);
+                break;
+            case OP_CONT:
+                if (b >= 0x80 && b < 0xc0)
+                    add_state(o, o->nxt, &nn, st, gen);
+                break;
+            case OP_STAR:
+                if (b != '/')
+                    add_state(o, o->nxt, &nn, st, gen);
+                break;
+            case OP_DSTAR:
+                add_state(o, o->nxt, &nn, st, gen);
+                break;
+            default: /* ACCEPT: the text goes on */
+                break;
+            }
+        }
+        uint32_t *t = o->cur;
+        o->cur = o->nxt;
+        o->nxt = t;
+        nc = nn;
+    }
+    int best = -1;
+    for (size_t j = 0; j < nc; j++) {
+        const struct instr *in = &o->prog[o->cur[j]];
+        if (in->op == OP_ACCEPT && (best < 0 || in->rule < best))
+            best = in->rule;
+    }
+    return best;
+}
+
+/* ------------------------------------ callers ---------------------------------- */
+
+int of_is_open(uint32_t arch, int nr)
+{
+    if (arch == AUDIT_ARCH_X86_64)
+        return nr == NR_OPEN_X86_64 || nr == NR_OPENAT_X86_64 || nr == NR_OPENAT2 ||
+               nr == NR_CREAT_X86_64 || nr == (X32_BIT | NR_OPEN_X86_64) ||
+               nr == (X32_BIT | NR_OPENAT_X86_64) || nr == (X32_BIT | NR_OPENAT2) ||
+               nr == (X32_BIT | NR_CREAT_X86_64);
+    if (arch == AUDIT_ARCH_I386)
+        return nr == NR_OPEN_I386 || nr == NR_OPENAT_I386 || nr == NR_OPENAT2 ||
+               nr == NR_CREAT_I386;
+    return 0;
+}
+
+static void fmt(char *buf, size_t cap, const char *pre, long n, const char *post)
+{
+    char digits[24];
+    size_t nd = 0, off = 0;
+    unsigned long v = (unsigned long)n;
+    do {
+        digits[nd++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && nd < sizeof digits);
+    for (; *pre && off + 1 < cap; pre++)
+        buf[off++] = *pre;
+    while (nd && off + 1 < cap)
+        buf[off++] = digits[--nd];
+    for (; *post && off + 1 < cap; post++)
+        buf[off++] = *post;
+    buf[off] = '\0';
+}
+
+static int answer_continue(int listener, uint64_t id)
+{
+    struct seccomp_notif_resp r;
+    memset(&r, 0, sizeof r);
+    r.id = id;
+    r.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    int ret;
+    do {
+        ret = ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
+    } while (ret < 0 && errno == EINTR);
+    return ret < 0 && errno == ENOENT ? -1 : 0;
+}
+
+static int answer_error(int listener, uint64_t id, int error)
+{
+    struct seccomp_notif_resp r;
+    memset(&r, 0, sizeof r);
+    r.id = id;
+    r.error = -error;
+    int ret;
+    do {
+        ret = ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
+    } while (ret < 0 && errno == EINTR);
+    return ret;
+}
+
+/* The NUL-terminated string at addr in the caller, into dst (< cap bytes). */
+static long read_cstr(pid_t pid, uint64_t addr, char *dst, size_t cap)
+{
+    size_t got = 0;
+    while (got < cap) {
+        uint64_t a = addr + got;
+        size_t chunk = 4096 - (size_t)(a % 4096);
+        if (chunk > cap - got)
+            chunk = cap - got;
+        struct iovec l = {dst + got, chunk}, rm = {(void *)(uintptr_t)a, chunk};
+        ssize_t n = process_vm_readv(pid, &l, 1, &rm, 1, 0);
+        if (n <= 0)
+            return -1;
+        char *nul = memchr(dst + got, 0, (size_t)n);
+        if (nul)
+            return (long)(nul - dst);
+        got += (size_t)n;
+    }
+    return -1;
+}
+
+static int read_mem(pid_t pid, uint64_t addr, void *dst, size_t len)
+{
+    struct iovec l = {dst, len}, rm = {(void *)(uintptr_t)addr, len};
+    return process_vm_readv(pid, &l, 1, &rm, 1, 0) == (ssize_t)len ? 0 : -1;
+}
+
+/* struct pidfd_info (Linux 6.13+), the first PIDFD_INFO_SIZE_VER0 bytes */
+struct of_pidfd_info {
+    uint64_t mask;
+    uint64_t cgroupid;
+    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+    int32_t exit_code;
+};
+#define OF_PIDFD_INFO_PID 1ULL
+#define OF_PIDFD_INFO_CREDS 2ULL
+#define OF_PIDFD_GET_INFO _IOWR(0xFF, 11, struct of_pidfd_info)
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+/* CAP_CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID; LINUX_IMMUTABLE (9) */
+#define FS_CAPS_LO ((1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 9))
+#define FS_CAPS_HI (1u << (32 - 32)) /* CAP_MAC_OVERRIDE (32) */
+
+/* The caller's file-system uid and gid (a pidfd of the thread: a reused tid is seen). */
+static int read_ids(pid_t tid, struct creds *c)
+{
+    int pfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+    if (pfd < 0)
+        return -1;
+    struct of_pidfd_info info;
+    memset(&info, 0, sizeof info);
+    info.mask = OF_PIDFD_INFO_PID | OF_PIDFD_INFO_CREDS;
+    int r = ioctl(pfd, OF_PIDFD_GET_INFO, &info);
+    close(pfd);
+    if (r < 0 || !(info.mask & OF_PIDFD_INFO_CREDS) || (pid_t)info.pid != tid)
+        return -1;
+    c->fsuid = (uid_t)info.fsuid;
+    c->fsgid = (gid_t)info.fsgid;
+    return 0;
+}
+
+static void read_comm(int procfd, pid_t tid, char *out, size_t cap)
+{
+    char path[64];
+    fmt(path, sizeof path, "", tid, "/comm");
+    out[0] = '\0';
+    int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, out, cap - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    if (out[n - 1] == '\n')
+        n--;
+    out[n] = '\0';
+}
+
+/* Become a lesser caller for file-system checks: its fs uid and gid, no supplementary
+   groups (cleared once for this thread), no file-system capabilities. What opens this
+   way the caller may open too (groups and capabilities only add rights); what does not
+   goes to the kernel (CONTINUE), which checks with the caller's full credentials.
+   Raw syscalls: they change this thread only (no glibc set*id broadcast). */
+static int become(struct of *o, const struct creds *c)
+{
+    if (!o->groups_cleared) {
+        if (syscall(SYS_setgroups, 0, NULL) < 0)
+            return -1;
+        o->groups_cleared = 1;
+    }
+    syscall(SYS_setfsgid, c->fsgid);
+    syscall(SYS_setfsuid, c->fsuid);
+    if ((gid_t)syscall(SYS_setfsgid, -1) != c->fsgid || (uid_t)syscall(SYS_setfsuid, -1) != c->fsuid)
+        return -1;
+    /* a non-zero fs uid drops the file-system capabilities by itself; fs uid 0 keeps
+       them, so they go explicitly */
+    if (c->fsuid == 0) {
+        struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+        struct __user_cap_data_struct d[2];
+        memcpy(d, o->caps, sizeof d);
+        d[0].effective &= ~FS_CAPS_LO;
+        d[1].effective &= ~FS_CAPS_HI;
+        if (syscall(SYS_capset, &hdr, d) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void restore_self(struct of *o, const struct creds *c)
+{
+    if (c->fsuid == 0) {
+        struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+        syscall(SYS_capset, &hdr, o->caps);
+    }
+    syscall(SYS_setfsuid, 0); /* back to 0: the kernel raises the fs capabilities again */
+    syscall(SYS_setfsgid, 0);
+}
+
+/* "/proc/self/fd/N" of our fd, as the caller's container sees it (prefix stripped). */
+static long container_path(struct of *o, int procfd, const char *link, const char *prefix,
+                           size_t plen, char *out, size_t cap)
+{
+    ssize_t n = readlinkat(procfd, link, o->linkbuf, sizeof o->linkbuf - 1);
+    if (n <= 0 || (size_t)n >= sizeof o->linkbuf - 1 || o->linkbuf[0] != '/')
+        return -1;
+    o->linkbuf[n] = '\0';
+    static const char deleted[] = " (deleted)";
+    size_t dl = sizeof deleted - 1;
+    if ((size_t)n >= dl && memcmp(o->linkbuf + n - dl, deleted, dl) == 0)
+        return -1;
+    const char *rest = o->linkbuf;
+    size_t rl = (size_t)n;
+    if (plen) {
+        if (rl < plen || memcmp(rest, prefix, plen) != 0 || (rl > plen && rest[plen] != '/'))
+            return -1;
+        rest += plen;
+        rl -= plen;
+        if (rl == 0) {
+            rest = "/";
+            rl = 1;
+        }
+    }
+    if (rl >= cap)
+        return -1;
+    memcpy(out, rest, rl);
+    out[rl] = '\0';
+    return (long)rl;
+}
+
+/* The root the container path falls in (longest prefix), or NULL. */
+static const struct root *root_of(const struct of *o, const char *p, size_t len)
+{
+    const struct root *best = NULL;
+    for (size_t i = 0; i < o->nroots; i++) {
+        const struct root *r = &o->roots[i];
+        int in = r->plen == 1 ? 1
+                 : len >= r->plen && memcmp(p, r->prefix, r->plen) == 0 &&
+                       (len == r->plen || p[r->plen] == '/');
+        if (in && (!best || r->plen > best->plen))
+            best = r;
+    }
+    return best;
+}
+
+/* The caller's root: an O_PATH fd (ours, cached: do not close) and the prefix its
+   paths carry in our readlinks (the root's own path as we see it, "" for "/"). A root
+   is known by that path; a new one is opened and checked to show the same path. */
+static int caller_root(struct of *o, int procfd, pid_t tid, const char **prefix, size_t *plen)
+{
+    char pp[64];
+    fmt(pp, sizeof pp, "", tid, "/root");
+    ssize_t rl = readlinkat(procfd, pp, o->rootbuf, sizeof o->rootbuf - 1);
+    if (rl <= 0 || (size_t)rl > OF_MAX_PATH || o->rootbuf[0] != '/')
+        return -1;
+    o->rootbuf[rl] = '\0';
+    for (unsigned i = 0; i < o->nrc; i++) {
+        if (strcmp(o->roots_c[i].link, o->rootbuf) == 0) {
+            *prefix = o->roots_c[i].link;
+            *plen = rl == 1 ? 0 : (size_t)rl;
+            return o->roots_c[i].fd;
+        }
+    }
+    int fd = openat(procfd, pp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char lp[64];
+    fmt(lp, sizeof lp, "self/fd/", fd, "");
+    ssize_t ml = readlinkat(procfd, lp, o->linkbuf, sizeof o->linkbuf - 1);
+    if (ml != rl || memcmp(o->linkbuf, o->rootbuf, (size_t)rl) != 0) {
+        close(fd); /* it changed root meanwhile */
+        return -1;
+    }
+    struct rootc *c = &o->roots_c[o->nextrc++ % NROOTS];
+    if (o->nrc < NROOTS)
+        o->nrc++;
+    else
+        close(c->fd);
+    memcpy(c->link, o->rootbuf, (size_t)rl + 1);
+    c->fd = fd;
+    *prefix = c->link;
+    *plen = rl == 1 ? 0 : (size_t)rl;
+    return fd;
+}
+
+int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif *n,
+              struct of_out *out)
+{
+    int pfd = -1, bfd = -1, became = 0;
+    uint64_t flags;
+    int dirfd;
+    uint64_t pathp;
+    pid_t tid = (pid_t)n->pid;
+    struct creds c;
+
+    OPROF("start");
+    if (!o || n->data.arch != AUDIT_ARCH_X86_64)
+        goto cont;
+    switch (n->data.nr) {
+    case NR_OPEN_X86_64:
+        dirfd = AT_FDCWD;
+        pathp = n->data.args[0];
+        flags = (uint32_t)n->data.args[1];
+        break;
+    case NR_OPENAT_X86_64:
+        dirfd = (int)n->data.args[0];
+        pathp = n->data.args[1];
+        flags = (uint32_t)n->data.args[2];
+        break;
+    case NR_OPENAT2: {
+        struct open_how how;
+        if (n->data.args[3] != sizeof how || read_mem(tid, n->data.args[2], &how, sizeof how) < 0 ||
+            how.resolve != 0 || how.flags >> 32)
+            goto cont;
+        dirfd = (int)n->data.args[0];
+        pathp = n->data.args[1];
+        flags = how.flags;
+        break;
+    }
+    default:
+        goto cont;
+    }
+    if ((flags & O_ACCMODE) != O_RDONLY || (flags & ~(uint64_t)(PASS_FLAGS | O_ACCMODE)))
+        goto cont;
+    long plen = read_cstr(tid, pathp, o->pathbuf, OF_MAX_PATH);
+    if (plen <= 0)
+        goto cont;
+
+    OPROF("path");
+    const char *prefix;
+    size_t rl;
+    int rootfd = caller_root(o, procfd, tid, &prefix, &rl);
+    if (rootfd < 0)
+        goto cont;
+    OPROF("root");
+    /* the path from the container's root */
+    const char *abs = o->pathbuf;
+    char pp[64];
+    if (o->pathbuf[0] != '/') {
+        if (dirfd == AT_FDCWD) {
+            fmt(pp, sizeof pp, "", tid, "/cwd");
+        } else if (dirfd >= 0) {
+            char num[24];
+            fmt(num, sizeof num, "", dirfd, "");
+            fmt(pp, sizeof pp, "", tid, "/fd/");
+            strncat(pp, num, sizeof pp - strlen(pp) - 1);
+        } else {
+            goto cont;
+        }
+        long sl = container_path(o, procfd, pp, prefix, rl, o->absbuf, OF_MAX_PATH + 1);
+        if (sl < 0)
+            goto cont;
+        if (o->absbuf[sl - 1] != '/')
+            o->absbuf[sl++] = '/';
+        memcpy(o->absbuf + sl, o->pathbuf, (size_t)plen + 1);
+        abs = o->absbuf;
+    }
+    if (read_ids(tid, &c) < 0)
+        goto cont;
+    OPROF("ids");
+    became = 1;
+    if (become(o, &c) < 0)
+        goto cont;
+    OPROF("become");
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_PATH | O_CLOEXEC | (flags & O_NOFOLLOW);
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    pfd = (int)syscall(SYS_openat2, rootfd, abs, &how, sizeof how);
+    if (pfd < 0)
+        goto cont;
+    OPROF("opath");
+    struct stat pst;
+    if (fstat(pfd, &pst) < 0 || !S_ISREG(pst.st_mode) || pst.st_nlink != 1 ||
+        (uint64_t)pst.st_dev != o->fuse_dev)
+        goto cont;
+    fmt(pp, sizeof pp, "self/fd/", pfd, "");
+    long cl = container_path(o, procfd, pp, prefix, rl, out->path, sizeof out->path);
+    if (cl < 2)
+        goto cont;
+    OPROF("readlink");
+    const struct root *rt = root_of(o, out->path, (size_t)cl);
+    if (!rt || !rt->fuse)
+        goto cont;
+    int rule = of_match(o, out->path, (size_t)cl);
+    int kind = rule < 0 ? RULE_ALLOW : o->rule_kind[rule];
+    if (kind != RULE_ALLOW && kind != RULE_AUDIT)
+        goto cont;
+    const char *rel = out->path + (rt->plen == 1 ? 1 : rt->plen + 1);
+    if (!*rel)
+        goto cont;
+    memset(&how, 0, sizeof how);
+    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | (flags & (PASS_FLAGS & ~(uint64_t)O_CLOEXEC));
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    OPROF("match");
+    bfd = (int)syscall(SYS_openat2, rt->bfd, rel, &how, sizeof how);
+    OPROF("bopen");
+    restore_self(o, &c);
+    OPROF("restore");
+    became = 0;
+    if (bfd < 0)
+        goto cont;
+    /* the FUSE server names backing files the same way (root N + the names below it),
+       so this is the file the mount shows at that path; with one link, that path is its
+       only name, the one decided on (node ids are synthetic across file systems, so the
+       inode numbers cannot be compared) */
+    struct stat bst;
+    if (fstat(bfd, &bst) < 0 || !S_ISREG(bst.st_mode) || bst.st_nlink != 1)
+        goto cont;
+
+    uint64_t nid = n->id;
+    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &nid) < 0)
+        goto gone;
+    struct seccomp_notif_addfd add;
+    memset(&add, 0, sizeof add);
+    add.id = n->id;
+    add.flags = SECCOMP_ADDFD_FLAG_SEND;
+    add.srcfd = (uint32_t)bfd;
+    add.newfd_flags = (uint32_t)(flags & O_CLOEXEC);
+    int newfd;
+    do {
+        newfd = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+    } while (newfd < 0 && errno == EINTR);
+    if (newfd < 0) {
+        int e = errno;
+        if (e == ENOENT)
+            goto gone;
+        if (e == EMFILE || e == ENFILE) { /* what the open itself would have failed with */
+            answer_error(listener, n->id, e);
+            goto done_none;
+        }
+        goto cont;
+    }
+    OPROF("addfd");
+    close(bfd);
+    close(pfd);
+    OPROF("close");
+    oprof_dump();
+    if (o->flags & OF_FLAG_LOG || kind == RULE_AUDIT)
+        read_comm(procfd, tid, out->comm, sizeof out->comm);
+    out->rule = rule;
+    out->log = (o->flags & OF_FLAG_LOG) || kind == RULE_AUDIT;
+    out->newfd = newfd;
+    out->flags = (uint32_t)flags;
+    out->rlen = (uint32_t)cl;
+    return 1;
+
+cont:
+    if (became)
+        restore_self(o, &c);
+    if (bfd >= 0)
+        close(bfd);
+    if (pfd >= 0)
+        close(pfd);
+    oprof_reset();
+    return answer_continue(listener, n->id);
+gone:
+    if (bfd >= 0)
+        close(bfd);
+    if (pfd >= 0)
+        close(pfd);
+    oprof_reset();
+    return -1;
+done_none:
+    close(bfd);
+    close(pfd);
+    oprof_reset();
+    return 0;
+}

@@ -1,0 +1,81 @@
+"""The configuration of the native open path (openfast.c) for one container: which
+container subtrees are FUSE roots (and their backing directories), the FUSE mount's
+device, and the policy's read rules compiled
+to the native glob program (policy/globprog.py). None when the policy's globs do not
+compile (too many alternatives): opens then all go through FUSE."""
+
+from __future__ import annotations
+
+import struct
+
+from ..policy.engine import Engine
+from ..policy.globprog import ACCEPT, ONE, SET, GlobTooComplex, compile_globs
+
+MAGIC = 0x3143464F
+FLAG_LOG = 1
+RULE_OTHER, RULE_ALLOW, RULE_AUDIT = 0, 1, 2
+_KIND = {"allow": RULE_ALLOW, "audit": RULE_AUDIT}
+
+
+def _str(b: bytes) -> bytes:
+    return struct.pack("<I", len(b)) + b
+
+
+def rule_program(engine: Engine) -> tuple[bytes, bytes, bytes] | None:
+    """(rules, instructions, starts) blob parts for reads, or None (too complex)."""
+    items, decisions = engine.file_globs_for("read")
+    return program_parts(items, [_KIND.get(d.decision, RULE_OTHER) for d in decisions])
+
+
+def program_parts(items: list[tuple[str, int]], kinds: list[int]
+                  ) -> tuple[bytes, bytes, bytes] | None:
+    try:
+        prog, starts = compile_globs(items)
+    except GlobTooComplex:
+        return None
+    rules = struct.pack("<I", len(kinds)) + b"".join(struct.pack("<I", k) for k in kinds)
+    out = [struct.pack("<I", len(prog))]
+    for op, arg in prog:
+        if op in (SET, ONE):  # arg: the byte set
+            out.append(struct.pack("<II", op, 0) + arg.to_bytes(32, "little"))
+        elif op == ACCEPT:  # arg: the rule
+            out.append(struct.pack("<Ii", op, arg) + bytes(32))
+        else:  # BYTE: arg is the byte
+            out.append(struct.pack("<II", op | (arg << 8), 0) + bytes(32))
+    return (rules, b"".join(out),
+            struct.pack("<I", len(starts)) + b"".join(struct.pack("<I", s) for s in starts))
+
+
+def build_config(engine: Engine, fuse_roots: list[tuple[str, str]], native_roots: list[str],
+                 fuse_dev: int, log_allowed: bool) -> bytes | None:
+    """fuse_roots: (container path, backing directory); native_roots: container paths
+    of mounts left native (a FUSE root's nested native mount wins inside it)."""
+    prog = rule_program(engine)
+    if prog is None:
+        return None
+    parts = [struct.pack("<IIQQ", MAGIC, FLAG_LOG if log_allowed else 0, fuse_dev, 0),
+             struct.pack("<I", len(fuse_roots) + len(native_roots))]
+    for path, backing in fuse_roots:
+        parts.append(struct.pack("<I", 1) + _str(_norm(path).encode()) + _str(backing.encode()))
+    for path in native_roots:
+        parts.append(struct.pack("<I", 0) + _str(_norm(path).encode()) + _str(b""))
+    parts.extend(prog)
+    return b"".join(parts)
+
+
+def rules_only(engine: Engine | None = None,
+               items: list[tuple[str, int]] | None = None) -> bytes | None:
+    """A configuration with no roots, for testing the glob program (execfast.match_files):
+    an engine's read rules, or `items` [(glob, rule)] (every rule an allow)."""
+    if engine is not None:
+        prog = rule_program(engine)
+    else:
+        items = items or []
+        prog = program_parts(items, [RULE_ALLOW] * (max((i for _, i in items), default=-1) + 1))
+    if prog is None:
+        return None
+    return b"".join([struct.pack("<IIQQI", MAGIC, 0, 0, 0, 0), *prog])
+
+
+def _norm(path: str) -> str:
+    return "/" + path.strip("/") if path.strip("/") else "/"
