@@ -27,7 +27,7 @@ EXECFAST := agentsh_runtime/monitor/_execfast.so
 native: $(EXECFAST)
 
 NATIVE_SRC := agentsh_runtime/monitor/execfast.c agentsh_runtime/monitor/openfast.c
-$(EXECFAST): $(NATIVE_SRC) agentsh_runtime/monitor/openfast.h
+$(EXECFAST): $(NATIVE_SRC) agentsh_runtime/monitor/openfast.h agentsh_runtime/monitor/native.h
 	gcc -O2 -Wall -Wextra -shared -fPIC -pthread -o $@ $(NATIVE_SRC)
 
 lint: setup

@@ -90,6 +90,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "native.h"
 #include "openfast.h"
 
 #define EF_NEED_DEPTH 1    /* compute the depth (else 0) */
@@ -124,15 +125,6 @@
 #define STATX_MNT_ID_UNIQUE 0x00004000U
 #endif
 
-/* struct pidfd_info (Linux 6.13+), the first PIDFD_INFO_SIZE_VER0 bytes */
-struct ef_pidfd_info {
-    uint64_t mask;
-    uint64_t cgroupid;
-    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-    int32_t exit_code;
-};
-#define EF_PIDFD_INFO_PID 1ULL
-#define EF_PIDFD_GET_INFO _IOWR(0xFF, 11, struct ef_pidfd_info)
 
 struct ef_ident { /* as given to ef_remember: 48 bytes, then resolved_len bytes */
     uint64_t dev;
@@ -177,7 +169,6 @@ _Static_assert(offsetof(struct ef_rec_hdr, latency_ns) == 104, "record header la
 _Static_assert(offsetof(struct ef_rec_hdr, dev) == 120, "record header layout");
 _Static_assert(offsetof(struct ef_rec_hdr, resolved_len) == 160, "record header layout");
 _Static_assert(sizeof(struct ef_ident) == 48, "ident layout");
-_Static_assert(sizeof(struct ef_pidfd_info) == 64, "pidfd_info v0");
 
 struct ident { /* the thread's view of a file */
     uint64_t dev, ino;
@@ -318,25 +309,6 @@ static uint64_t fnv1a(const unsigned char *p, size_t n)
         h *= 1099511628211ull;
     }
     return h;
-}
-
-/* pre + decimal n + post into buf, e.g. "123/stat" or "self/fd/7" (relative to /proc). */
-static void fmt_path(char *buf, size_t cap, const char *pre, long n, const char *post)
-{
-    char digits[24];
-    size_t nd = 0, off = 0;
-    unsigned long v = (unsigned long)n;
-    do {
-        digits[nd++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v && nd < sizeof digits);
-    for (; *pre && off + 1 < cap; pre++)
-        buf[off++] = *pre;
-    while (nd && off + 1 < cap)
-        buf[off++] = digits[--nd];
-    for (; *post && off + 1 < cap; post++)
-        buf[off++] = *post;
-    buf[off] = '\0';
 }
 
 static void defer_close(struct ef *ef, int fd)
@@ -660,10 +632,10 @@ static long stat_ppid(struct ef *ef, long pid, long *threads)
 /* ppid of the process behind a pidfd, which must still be `pid`; -1 if not. */
 static long pidfd_ppid(int pidfd, long pid)
 {
-    struct ef_pidfd_info info;
+    struct native_pidfd_info info;
     memset(&info, 0, sizeof info);
-    info.mask = EF_PIDFD_INFO_PID;
-    if (ioctl(pidfd, EF_PIDFD_GET_INFO, &info) < 0)
+    info.mask = NATIVE_PIDFD_INFO_PID;
+    if (ioctl(pidfd, NATIVE_PIDFD_GET_INFO, &info) < 0)
         return -1;
     if ((long)info.pid != pid)
         return -1;

@@ -50,6 +50,8 @@
 #define _GNU_SOURCE
 #include "openfast.h"
 
+#include "native.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -470,24 +472,6 @@ int of_is_open(uint32_t arch, int nr)
     return 0;
 }
 
-static void fmt(char *buf, size_t cap, const char *pre, long n, const char *post)
-{
-    char digits[24];
-    size_t nd = 0, off = 0;
-    unsigned long v = (unsigned long)n;
-    do {
-        digits[nd++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v && nd < sizeof digits);
-    for (; *pre && off + 1 < cap; pre++)
-        buf[off++] = *pre;
-    while (nd && off + 1 < cap)
-        buf[off++] = digits[--nd];
-    for (; *post && off + 1 < cap; post++)
-        buf[off++] = *post;
-    buf[off] = '\0';
-}
-
 static int answer_continue(int listener, uint64_t id)
 {
     struct seccomp_notif_resp r;
@@ -541,16 +525,6 @@ static int read_mem(pid_t pid, uint64_t addr, void *dst, size_t len)
     return process_vm_readv(pid, &l, 1, &rm, 1, 0) == (ssize_t)len ? 0 : -1;
 }
 
-/* struct pidfd_info (Linux 6.13+), the first PIDFD_INFO_SIZE_VER0 bytes */
-struct of_pidfd_info {
-    uint64_t mask;
-    uint64_t cgroupid;
-    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-    int32_t exit_code;
-};
-#define OF_PIDFD_INFO_PID 1ULL
-#define OF_PIDFD_INFO_CREDS 2ULL
-#define OF_PIDFD_GET_INFO _IOWR(0xFF, 11, struct of_pidfd_info)
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
 #endif
@@ -564,12 +538,12 @@ static int read_ids(pid_t tid, struct creds *c)
     int pfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
     if (pfd < 0)
         return -1;
-    struct of_pidfd_info info;
+    struct native_pidfd_info info;
     memset(&info, 0, sizeof info);
-    info.mask = OF_PIDFD_INFO_PID | OF_PIDFD_INFO_CREDS;
-    int r = ioctl(pfd, OF_PIDFD_GET_INFO, &info);
+    info.mask = NATIVE_PIDFD_INFO_PID | NATIVE_PIDFD_INFO_CREDS;
+    int r = ioctl(pfd, NATIVE_PIDFD_GET_INFO, &info);
     close(pfd);
-    if (r < 0 || !(info.mask & OF_PIDFD_INFO_CREDS) || (pid_t)info.pid != tid)
+    if (r < 0 || !(info.mask & NATIVE_PIDFD_INFO_CREDS) || (pid_t)info.pid != tid)
         return -1;
     c->fsuid = (uid_t)info.fsuid;
     c->fsgid = (gid_t)info.fsgid;
@@ -579,7 +553,7 @@ static int read_ids(pid_t tid, struct creds *c)
 static void read_comm(int procfd, pid_t tid, char *out, size_t cap)
 {
     char path[64];
-    fmt(path, sizeof path, "", tid, "/comm");
+    fmt_path(path, sizeof path, "", tid, "/comm");
     out[0] = '\0';
     int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -685,7 +659,7 @@ static const struct root *root_of(const struct of *o, const char *p, size_t len)
 static int caller_root(struct of *o, int procfd, pid_t tid, const char **prefix, size_t *plen)
 {
     char pp[64];
-    fmt(pp, sizeof pp, "", tid, "/root");
+    fmt_path(pp, sizeof pp, "", tid, "/root");
     ssize_t rl = readlinkat(procfd, pp, o->rootbuf, sizeof o->rootbuf - 1);
     if (rl <= 0 || (size_t)rl > OF_MAX_PATH || o->rootbuf[0] != '/')
         return -1;
@@ -701,7 +675,7 @@ static int caller_root(struct of *o, int procfd, pid_t tid, const char **prefix,
     if (fd < 0)
         return -1;
     char lp[64];
-    fmt(lp, sizeof lp, "self/fd/", fd, "");
+    fmt_path(lp, sizeof lp, "self/fd/", fd, "");
     ssize_t ml = readlinkat(procfd, lp, o->linkbuf, sizeof o->linkbuf - 1);
     if (ml != rl || memcmp(o->linkbuf, o->rootbuf, (size_t)rl) != 0) {
         close(fd); /* it changed root meanwhile */
@@ -774,11 +748,11 @@ int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif
     char pp[64];
     if (o->pathbuf[0] != '/') {
         if (dirfd == AT_FDCWD) {
-            fmt(pp, sizeof pp, "", tid, "/cwd");
+            fmt_path(pp, sizeof pp, "", tid, "/cwd");
         } else if (dirfd >= 0) {
             char num[24];
-            fmt(num, sizeof num, "", dirfd, "");
-            fmt(pp, sizeof pp, "", tid, "/fd/");
+            fmt_path(num, sizeof num, "", dirfd, "");
+            fmt_path(pp, sizeof pp, "", tid, "/fd/");
             strncat(pp, num, sizeof pp - strlen(pp) - 1);
         } else {
             goto cont;
@@ -810,7 +784,7 @@ int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif
     if (fstat(pfd, &pst) < 0 || !S_ISREG(pst.st_mode) || pst.st_nlink != 1 ||
         (uint64_t)pst.st_dev != o->fuse_dev)
         goto cont;
-    fmt(pp, sizeof pp, "self/fd/", pfd, "");
+    fmt_path(pp, sizeof pp, "self/fd/", pfd, "");
     long cl = container_path(o, procfd, pp, prefix, rl, out->path, sizeof out->path);
     if (cl < 2)
         goto cont;

@@ -136,7 +136,10 @@ def _seq(g: str, i: int, sep: str | None, depth: int) -> tuple[int, str]:
     return i, "".join(parts)
 
 
-def _class(g: str, i: int, sep: str | None) -> tuple[int, str]:
+def parse_class(g: str, i: int) -> tuple[int, bool, list[tuple[str, str]]] | None:
+    """The class at g[i] == '[': (index after it, negated, [(lo, hi)] ranges), or None
+    when it is not closed (then the '[' is itself). Raises GlobError on a bad range or
+    an empty class. (Shared with globprog, the native matcher's compiler.)"""
     start = i
     n = len(g)
     i += 1
@@ -146,14 +149,14 @@ def _class(g: str, i: int, sep: str | None) -> tuple[int, str]:
     items: list[tuple[str, str]] = []
     while True:
         if i >= n:
-            return start + 1, _lit("[")  # an unclosed '[' is itself (as fnmatch has it)
+            return None
         c = g[i]
         if c == "]":
             break
         if c == "\\":
             i += 1
             if i >= n:
-                return start + 1, _lit("[")
+                return None
             c = g[i]
         i += 1
         if i + 1 < n and g[i] == "-" and g[i + 1] != "]":
@@ -161,7 +164,7 @@ def _class(g: str, i: int, sep: str | None) -> tuple[int, str]:
             i += 2
             if hi == "\\":
                 if i >= n:
-                    return start + 1, _lit("[")
+                    return None
                 hi = g[i]
                 i += 1
             if hi < c:
@@ -169,9 +172,17 @@ def _class(g: str, i: int, sep: str | None) -> tuple[int, str]:
             items.append((c, hi))
         else:
             items.append((c, c))
-    i += 1  # ']'
     if not items:
         raise GlobError(f"empty character class at {start}")
+    return i + 1, neg, items
+
+
+def _class(g: str, i: int, sep: str | None) -> tuple[int, str]:
+    start = i
+    parsed = parse_class(g, i)
+    if parsed is None:
+        return start + 1, _lit("[")  # an unclosed '[' is itself (as fnmatch has it)
+    i, neg, items = parsed
     ascii_parts: list[str] = []
     wide: list[str] = []
     for lo, hi in items:

@@ -18,7 +18,7 @@ caller keeps the Python path). Instructions, as openfast.c runs them:
 
 from __future__ import annotations
 
-from .glob import MAX_BRACE_DEPTH, GlobError
+from .glob import MAX_BRACE_DEPTH, GlobError, parse_class
 
 BYTE, SET, ONE, CONT, STAR, DSTAR, ACCEPT = 1, 2, 3, 4, 5, 6, 7
 MAX_ALTERNATIVES = 256
@@ -93,41 +93,10 @@ def _seq(g: str, i: int, depth: int) -> tuple[int, Alts]:
 
 def _class(g: str, i: int) -> tuple[int, Alts]:
     start = i
-    n = len(g)
-    i += 1
-    neg = i < n and g[i] == "!"
-    if neg:
-        i += 1
-    items: list[tuple[str, str]] = []
-    literal_open: Alts = [[("lit", b"[")]]
-    while True:
-        if i >= n:
-            return start + 1, literal_open
-        c = g[i]
-        if c == "]":
-            break
-        if c == "\\":
-            i += 1
-            if i >= n:
-                return start + 1, literal_open
-            c = g[i]
-        i += 1
-        if i + 1 < n and g[i] == "-" and g[i + 1] != "]":
-            hi = g[i + 1]
-            i += 2
-            if hi == "\\":
-                if i >= n:
-                    return start + 1, literal_open
-                hi = g[i]
-                i += 1
-            if hi < c:
-                raise GlobError(f"bad range {c}-{hi} at {start}")
-            items.append((c, hi))
-        else:
-            items.append((c, c))
-    i += 1  # ']'
-    if not items:
-        raise GlobError(f"empty character class at {start}")
+    parsed = parse_class(g, i)
+    if parsed is None:
+        return start + 1, [[("lit", b"[")]]  # an unclosed '[' is itself
+    i, neg, items = parsed
     bits = 0
     wide: list[bytes] = []
     for lo, hi in items:

@@ -104,9 +104,14 @@ def test_racing_the_path_never_reads_the_denied_file(prt, fbundle, cid, mode):
     install_programs(fbundle, ["openrace"])
     symlink_in(fbundle, "/tmp/racelink", "/pub.txt")
     symlink_in(fbundle, "/tmp/raceother", SECRET)
-    out, err = run(prt, fbundle, cid, f"{BIN_DIR}/openrace {mode} /pub.txt {SECRET} 3000")
+    # "; echo" keeps sh from exec'ing the program in its own process: a direct exec of a
+    # program that starts threads at once is sometimes killed by the exec check as
+    # "exec-changed-after-check" (a false positive left open, see the closing note)
+    out, err = run(prt, fbundle, cid,
+                   f"{BIN_DIR}/openrace {mode} /pub.txt {SECRET} 3000; echo rc=$?")
     assert "LEAK" not in out and "topsecret" not in out, (out, err)
-    assert "opens=3000" in out, (out, err)
+    assert "opens=3000" in out, (out, err, [e for e in prt.events(cid) if e.get("type")
+                                            not in ("file_stat", "file_open", "file_read")])
     assert any(e["path"] == "/pub.txt" for e in fast_opens(prt, cid)), \
         "the fast path was never taken"
 
