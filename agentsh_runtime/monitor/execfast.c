@@ -220,7 +220,7 @@ struct ef {
     uint64_t pidns_ino;
     int procfd, cgfd, evfd, wakefd;
     char *cgpath; /* cgroup v1: reopened on every read (an open v1 cgroup.procs caches) */
-    size_t notif_size, resp_size;
+    size_t notif_size;
     int have_getinfo; /* PIDFD_GET_INFO works */
 
     pthread_t thread;
@@ -242,7 +242,6 @@ struct ef {
     struct pollfd *pfds; /* [0] is wakefd */
     size_t npfds, cappfds;
     void *notif;
-    void *resp;
     unsigned char *key;
     size_t keylen;
     struct ident id;
@@ -402,22 +401,6 @@ static int queue_push_locked(struct ef *ef, struct qrec *q, int force)
 
 /* ------------------------------------ answers ---------------------------------- */
 
-static int answer(struct ef *ef, int fd, uint64_t id, int error)
-{
-    struct seccomp_notif_resp *r = ef->resp;
-    memset(r, 0, ef->resp_size);
-    r->id = id;
-    if (error)
-        r->error = -error;
-    else
-        r->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-    int ret;
-    do {
-        ret = ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, r);
-    } while (ret < 0 && errno == EINTR);
-    return ret;
-}
-
 /* Queue a SLOW record; if the queue is full, fail the call closed (EPERM). */
 static void queue_slow(struct ef *ef, int fd, const struct seccomp_notif *n, uint64_t t0,
                        int fastpathable, uint32_t depth)
@@ -436,7 +419,7 @@ static void queue_slow(struct ef *ef, int fd, const struct seccomp_notif *n, uin
         ef->dropped++;
         pthread_mutex_unlock(&ef->mu);
         free(q);
-        answer(ef, fd, n->id, EPERM);
+        notif_answer(fd, n->id, EPERM);
         return;
     }
     pthread_mutex_unlock(&ef->mu);
@@ -1045,12 +1028,12 @@ static void handle_exec(struct ef *ef, int fd, const struct seccomp_notif *n, in
         ef->dropped++;
         pthread_mutex_unlock(&ef->mu);
         free(q);
-        answer(ef, fd, n->id, EPERM);
+        notif_answer(fd, n->id, EPERM);
         flush_closes(ef);
         return;
     }
     pthread_mutex_unlock(&ef->mu);
-    answer(ef, fd, n->id, error);
+    notif_answer(fd, n->id, error);
     PROF("answer");
     prof_dump(t0);
     flush_closes(ef);
@@ -1261,7 +1244,6 @@ static void ef_destroy(struct ef *ef)
     free(ef->pending);
     free(ef->pfds);
     free(ef->notif);
-    free(ef->resp);
     free(ef->key);
     free(ef->cgbuf);
     free(ef->cgpath);
@@ -1304,14 +1286,10 @@ struct ef *ef_new(int flags, int init_pid, unsigned long long pidns_ino,
     ef->notif_size = sizes.seccomp_notif > sizeof(struct seccomp_notif)
                          ? sizes.seccomp_notif
                          : sizeof(struct seccomp_notif);
-    ef->resp_size = sizes.seccomp_notif_resp > sizeof(struct seccomp_notif_resp)
-                        ? sizes.seccomp_notif_resp
-                        : sizeof(struct seccomp_notif_resp);
     ef->notif = calloc(1, ef->notif_size);
-    ef->resp = calloc(1, ef->resp_size);
     ef->key = malloc(KEY_CAP);
     ef->buckets = calloc(TABLE_BUCKETS, sizeof *ef->buckets);
-    if (!ef->notif || !ef->resp || !ef->key || !ef->buckets)
+    if (!ef->notif || !ef->key || !ef->buckets)
         goto fail;
     ef->procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (ef->procfd < 0)

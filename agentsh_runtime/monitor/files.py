@@ -73,6 +73,7 @@ class FileServer:
         # the monitor's native thread: its lookups (made for a caller's open) are
         # decided but neither logged nor held; a caller's own retry is
         self.native_tid = 0
+        self._read_rules: list = []
         self.fuse_dir = os.path.join(state_dir, FUSE_DIR)
         self.backing_dir = os.path.join(state_dir, BACKING_DIR)
         self.setup = True
@@ -195,14 +196,16 @@ class FileServer:
         from .openfast import build_config
 
         fuse = [(path, os.path.join(self.backing_dir, n)) for n, (path, _) in self.roots.items()]
-        return build_config(self.engine, fuse, [], os.stat(self.fuse_dir).st_dev,
+        # the native side reports rules by index into these
+        self._read_rules = self.engine.file_globs_for("read")[1]
+        return build_config(self.engine, fuse, os.stat(self.fuse_dir).st_dev,
                             self._log_allowed)
 
     def fast_open_event(self, rec) -> None:  # noqa: ANN001 - an execfast.Record (FILE_OPEN)
         """The file_open event of a read the native side answered with a backing fd
         (its bytes are not counted: the reads never reach the server)."""
         if rec.tag >= 0:
-            d = self.engine.file_globs_for("read")[1][rec.tag]
+            d = self._read_rules[rec.tag]
             decision, rule, message = d.decision, d.rule, d.message
         else:
             decision, rule, message = "allow", "default-allow-reads", None

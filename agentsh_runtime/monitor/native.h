@@ -2,8 +2,11 @@
 #ifndef AGENTSH_NATIVE_H
 #define AGENTSH_NATIVE_H
 
+#include <errno.h>
+#include <linux/seccomp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/ioctl.h>
 
 /* struct pidfd_info (Linux 6.13+), the first PIDFD_INFO_SIZE_VER0 bytes */
@@ -35,6 +38,24 @@ static inline void fmt_path(char *buf, size_t cap, const char *pre, long n, cons
     for (; *post && off + 1 < cap; post++)
         buf[off++] = *post;
     buf[off] = '\0';
+}
+
+/* Answer a notification: error 0 lets the syscall run (CONTINUE), else it fails with
+   -error. The ioctl's result (-1 with errno ENOENT: the caller is gone). */
+static inline int notif_answer(int listener, uint64_t id, int error)
+{
+    struct seccomp_notif_resp r;
+    memset(&r, 0, sizeof r);
+    r.id = id;
+    if (error)
+        r.error = -error;
+    else
+        r.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    int ret;
+    do {
+        ret = ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
+    } while (ret < 0 && errno == EINTR);
+    return ret;
 }
 
 #endif

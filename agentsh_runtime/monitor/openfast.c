@@ -472,32 +472,6 @@ int of_is_open(uint32_t arch, int nr)
     return 0;
 }
 
-static int answer_continue(int listener, uint64_t id)
-{
-    struct seccomp_notif_resp r;
-    memset(&r, 0, sizeof r);
-    r.id = id;
-    r.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-    int ret;
-    do {
-        ret = ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
-    } while (ret < 0 && errno == EINTR);
-    return ret < 0 && errno == ENOENT ? -1 : 0;
-}
-
-static int answer_error(int listener, uint64_t id, int error)
-{
-    struct seccomp_notif_resp r;
-    memset(&r, 0, sizeof r);
-    r.id = id;
-    r.error = -error;
-    int ret;
-    do {
-        ret = ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
-    } while (ret < 0 && errno == EINTR);
-    return ret;
-}
-
 /* The NUL-terminated string at addr in the caller, into dst (< cap bytes). */
 static long read_cstr(pid_t pid, uint64_t addr, char *dst, size_t cap)
 {
@@ -836,7 +810,7 @@ int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif
         if (e == ENOENT)
             goto gone;
         if (e == EMFILE || e == ENFILE) { /* what the open itself would have failed with */
-            answer_error(listener, n->id, e);
+            notif_answer(listener, n->id, e);
             goto done_none;
         }
         goto cont;
@@ -863,7 +837,7 @@ cont:
     if (pfd >= 0)
         close(pfd);
     oprof_reset();
-    return answer_continue(listener, n->id);
+    return notif_answer(listener, n->id, 0) < 0 && errno == ENOENT ? -1 : 0;
 gone:
     if (bfd >= 0)
         close(bfd);

@@ -46,19 +46,17 @@ def program_parts(items: list[tuple[str, int]], kinds: list[int]
             struct.pack("<I", len(starts)) + b"".join(struct.pack("<I", s) for s in starts))
 
 
-def build_config(engine: Engine, fuse_roots: list[tuple[str, str]], native_roots: list[str],
-                 fuse_dev: int, log_allowed: bool) -> bytes | None:
-    """fuse_roots: (container path, backing directory); native_roots: container paths
-    of mounts left native (a FUSE root's nested native mount wins inside it)."""
+def build_config(engine: Engine, fuse_roots: list[tuple[str, str]], fuse_dev: int,
+                 log_allowed: bool) -> bytes | None:
+    """fuse_roots: (container path, backing directory). Native mounts need no entry:
+    a file on them is not on `fuse_dev`, and the native side leaves it to the kernel."""
     prog = rule_program(engine)
     if prog is None:
         return None
     parts = [struct.pack("<IIQQ", MAGIC, FLAG_LOG if log_allowed else 0, fuse_dev, 0),
-             struct.pack("<I", len(fuse_roots) + len(native_roots))]
+             struct.pack("<I", len(fuse_roots))]
     for path, backing in fuse_roots:
         parts.append(struct.pack("<I", 1) + _str(_norm(path).encode()) + _str(backing.encode()))
-    for path in native_roots:
-        parts.append(struct.pack("<I", 0) + _str(_norm(path).encode()) + _str(b""))
     parts.extend(prog)
     return b"".join(parts)
 

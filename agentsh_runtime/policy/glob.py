@@ -136,10 +136,12 @@ def _seq(g: str, i: int, sep: str | None, depth: int) -> tuple[int, str]:
     return i, "".join(parts)
 
 
-def parse_class(g: str, i: int) -> tuple[int, bool, list[tuple[str, str]]] | None:
-    """The class at g[i] == '[': (index after it, negated, [(lo, hi)] ranges), or None
-    when it is not closed (then the '[' is itself). Raises GlobError on a bad range or
-    an empty class. (Shared with globprog, the native matcher's compiler.)"""
+def parse_class(g: str, i: int
+                ) -> tuple[int, bool, list[tuple[str, str]], list[str]] | None:
+    """The class at g[i] == '[': (index after it, negated, ASCII (lo, hi) ranges,
+    non-ASCII characters), or None when it is not closed (then the '[' is itself).
+    Raises GlobError on a bad or non-ASCII range, an empty class, or non-ASCII in a
+    negated one. (Shared with globprog, the native matcher's compiler.)"""
     start = i
     n = len(g)
     i += 1
@@ -174,7 +176,18 @@ def parse_class(g: str, i: int) -> tuple[int, bool, list[tuple[str, str]]] | Non
             items.append((c, c))
     if not items:
         raise GlobError(f"empty character class at {start}")
-    return i + 1, neg, items
+    ascii_ranges: list[tuple[str, str]] = []
+    wide: list[str] = []
+    for lo, hi in items:
+        if lo.isascii() and hi.isascii():
+            ascii_ranges.append((lo, hi))
+        elif lo == hi:
+            wide.append(lo)
+        else:
+            raise GlobError(f"a range of non-ASCII characters is not supported, at {start}")
+    if neg and wide:
+        raise GlobError(f"[!...] with non-ASCII characters is not supported, at {start}")
+    return i + 1, neg, ascii_ranges, wide
 
 
 def _class(g: str, i: int, sep: str | None) -> tuple[int, str]:
@@ -182,19 +195,11 @@ def _class(g: str, i: int, sep: str | None) -> tuple[int, str]:
     parsed = parse_class(g, i)
     if parsed is None:
         return start + 1, _lit("[")  # an unclosed '[' is itself (as fnmatch has it)
-    i, neg, items = parsed
-    ascii_parts: list[str] = []
-    wide: list[str] = []
-    for lo, hi in items:
-        if lo.isascii() and hi.isascii():
-            ascii_parts.append(_byte(ord(lo)) if lo == hi else f"{_byte(ord(lo))}-{_byte(ord(hi))}")
-        elif lo == hi:
-            wide.append(_lit(lo))
-        else:
-            raise GlobError(f"a range of non-ASCII characters is not supported, at {start}")
+    i, neg, ranges, wide_chars = parsed
+    ascii_parts = [_byte(ord(lo)) if lo == hi else f"{_byte(ord(lo))}-{_byte(ord(hi))}"
+                   for lo, hi in ranges]
+    wide = [_lit(c) for c in wide_chars]
     if neg:
-        if wide:
-            raise GlobError(f"[!...] with non-ASCII characters is not supported, at {start}")
         excl = "".join(ascii_parts) + ("" if sep is None else _byte(ord(sep)))
         return i, f"(?:[^{excl}\\x80-\\xff]|{_UTF8_TAIL})"
     alts = []

@@ -96,20 +96,13 @@ def _class(g: str, i: int) -> tuple[int, Alts]:
     parsed = parse_class(g, i)
     if parsed is None:
         return start + 1, [[("lit", b"[")]]  # an unclosed '[' is itself
-    i, neg, items = parsed
+    i, neg, ranges, wide_chars = parsed
     bits = 0
-    wide: list[bytes] = []
-    for lo, hi in items:
-        if lo.isascii() and hi.isascii():
-            for b in range(ord(lo), ord(hi) + 1):
-                bits |= 1 << b
-        elif lo == hi:
-            wide.append(_utf8(lo))
-        else:
-            raise GlobError(f"a range of non-ASCII characters is not supported, at {start}")
+    for lo, hi in ranges:
+        for b in range(ord(lo), ord(hi) + 1):
+            bits |= 1 << b
+    wide = [_utf8(c) for c in wide_chars]
     if neg:
-        if wide:
-            raise GlobError(f"[!...] with non-ASCII characters is not supported, at {start}")
         return i, [[("one", _ASCII & ~bits & ~(1 << SEP))]]
     alts: Alts = []
     if bits:

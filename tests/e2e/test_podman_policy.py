@@ -251,10 +251,9 @@ FILE_POLICY_RULES = [
 ]
 
 
-def test_file_rules_under_podman(engine: Podman, tmp_path: Path) -> None:
-    """file_rules through podman: the rootfs (podman's overlay) and two volumes served by
-    the monitor's FUSE mount; a denied read is "Permission denied" with an event, the
-    workspace is writable, writes elsewhere are refused, nothing is left mounted."""
+def _file_policy_setup(engine: Podman, tmp_path: Path) -> tuple[Path, Path, PolicyPodman]:
+    """/secret (a volume with key "topsecret") denied, /workspace (an empty volume)
+    writable, every command allowed."""
     secret = tmp_path / "secret"
     secret.mkdir()
     (secret / "key").write_text("topsecret\n")
@@ -263,7 +262,14 @@ def test_file_rules_under_podman(engine: Podman, tmp_path: Path) -> None:
     policy = policy_text(file_rules=FILE_POLICY_RULES,
                          command_rules=[{"name": "all", "commands": ["*"],
                                          "decision": "allow"}])
-    ppm = PolicyPodman(engine, tmp_path, policy)
+    return secret, ws, PolicyPodman(engine, tmp_path, policy)
+
+
+def test_file_rules_under_podman(engine: Podman, tmp_path: Path) -> None:
+    """file_rules through podman: the rootfs (podman's overlay) and two volumes served by
+    the monitor's FUSE mount; a denied read is "Permission denied" with an event, the
+    workspace is writable, writes elsewhere are refused, nothing is left mounted."""
+    secret, ws, ppm = _file_policy_setup(engine, tmp_path)
     cp = ppm.run("--rm", "-v", f"{secret}:/secret", "-v", f"{ws}:/workspace",
                  cmd=["sh", "-c", "cat /secret/key; echo rc=$?; "
                       "echo made > /workspace/f && cat /workspace/f; "
@@ -288,15 +294,7 @@ def test_git_in_an_allowed_workspace_under_podman(engine: Podman, tmp_path: Path
 
     git = shutil.which("git")
     assert git, "git is missing on the host (scripts/setup.sh installs it)"
-    secret = tmp_path / "secret"
-    secret.mkdir()
-    (secret / "key").write_text("topsecret\n")
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    policy = policy_text(file_rules=FILE_POLICY_RULES,
-                         command_rules=[{"name": "all", "commands": ["*"],
-                                         "decision": "allow"}])
-    ppm = PolicyPodman(engine, tmp_path, policy)
+    secret, ws, ppm = _file_policy_setup(engine, tmp_path)
     binds = []
     for src in ("/usr/bin/git", "/lib/x86_64-linux-gnu", "/lib64", "/usr/share/git-core"):
         real = os.path.realpath(src)
