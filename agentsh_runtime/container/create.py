@@ -269,7 +269,8 @@ def _serve_files(g: GlobalOptions, spec, policy, state_dir: str,  # noqa: ANN001
                            os.path.join(state_dir, "fuse-scratch"))
     for w in list(mplan.warnings) + fplan.warnings:
         g.log.debug(f"file_rules: {w}")
-    if not fplan.roots:
+    kernel = kernel_subtrees(mplan)
+    if not fplan.roots and not kernel:
         return
     from .. import jsonio
     from ..monitor.trashdir import trash_dir_of
@@ -277,10 +278,10 @@ def _serve_files(g: GlobalOptions, spec, policy, state_dir: str,  # noqa: ANN001
 
     trash = trash_dir_of(os.path.basename(state_dir))
     fast_open = fast_open_possible(spec)
-    if fast_open:
+    if fast_open or kernel:
         policy.notify = tuple(dict.fromkeys(policy.notify + OPEN_SYSCALLS))
     msg = {"op": "files", "roots": [[r.index, r.path, r.backing] for r in fplan.roots],
-           "trash": trash, "fast_open": fast_open}
+           "trash": trash, "fast_open": fast_open, "kernel": kernel}
     handoff.sendall((jsonio.dumps(msg) + "\n").encode())
     handoff.settimeout(15.0)
     try:
@@ -295,6 +296,14 @@ def _serve_files(g: GlobalOptions, spec, policy, state_dir: str,  # noqa: ANN001
         err = answer.get("error") if isinstance(answer, dict) else None
         raise ContainerError(f"file_rules: the FUSE server failed: {err or 'no answer'}",
                              "annotations")
+
+
+def kernel_subtrees(mplan) -> list[str]:  # noqa: ANN001 - a mountplan.MountPlan
+    """The plan's kernel subtrees the policy has something to say about: their opens
+    are decided by the monitor (monitor/kernelopen.py)."""
+    from ..policy.mountplan import KERNEL
+
+    return [e.path for e in mplan.entries if e.treatment == KERNEL and e.reasons]
 
 
 def _to_monitor(monitor: list):  # noqa: ANN202

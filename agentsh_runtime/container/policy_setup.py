@@ -27,6 +27,8 @@ SIGNAL_SYSCALLS = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueuei
 # answered with the backing file's fd
 OPEN_SYSCALLS = ("open", "openat", "openat2")
 IO_URING = ("io_uring_setup", "io_uring_enter", "io_uring_register")
+# what reads or writes another process's memory without opening /proc/PID/mem
+MEMORY_ACCESS = ("ptrace", "process_vm_readv", "process_vm_writev")
 ALL_ARCHES = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
 
 
@@ -253,6 +255,16 @@ def fast_open_possible(spec: Spec) -> bool:
     return os.path.exists(lib)
 
 
+def process_memory_denied(engine) -> bool:  # noqa: ANN001 - a policy.engine.Engine
+    """Does the policy deny reading another process's memory or environment?"""
+    from ..policy.engine import FileQuery
+
+    if not engine.policy.file_rules:
+        return False
+    return any(engine.decide("file", FileQuery("read", p)).decision == "deny"
+               for p in ("/proc/1/mem", "/proc/1/environ"))
+
+
 def drop_enforcement_caps(proc, allowed=()) -> None:  # noqa: ANN001 - a spec.model.Process
     """Take away the capabilities that could switch enforcement off, but those the admin
     config allows (`allowed_capabilities`)."""
@@ -289,5 +301,10 @@ def apply_to_spec(plan: PolicyPlan, spec: Spec) -> None:
     # io_uring operations do not pass through seccomp notification: no policy rule kind
     # can allow io_uring, so under a policy it is always blocked
     syscalls.append({"names": list(IO_URING), "action": "SCMP_ACT_ERRNO", "errnoRet": 1})
+    if plan.mode != "audit" and process_memory_denied(engine):
+        # a policy that denies /proc/PID/mem or environ means other processes' memory:
+        # the syscalls that reach it without a file are refused too (as agentsh does)
+        syscalls.append({"names": list(MEMORY_ACCESS), "action": "SCMP_ACT_ERRNO",
+                         "errnoRet": 1})
     profile["syscalls"] = syscalls
     spec.linux.seccomp = profile

@@ -1053,7 +1053,12 @@ slow:
 static void handle_open(struct ef *ef, int fd, const struct seccomp_notif *n, uint64_t t0)
 {
     struct of_out *o = &ef->ofout;
-    if (of_handle(ef->of, ef->procfd, fd, n, o) != 1 || !o->log)
+    int r = of_handle(ef->of, ef->procfd, fd, n, o);
+    if (r == 2) {
+        queue_slow(ef, fd, n, t0, 0, 0);
+        return;
+    }
+    if (r != 1 || !o->log)
         return;
     size_t clen = strnlen(o->comm, sizeof o->comm);
     size_t total = sizeof(struct ef_rec_hdr) + o->rlen + clen;

@@ -71,8 +71,10 @@ class FileServer:
         # that a write is in the backing file once the write call returns
         self.fast_open = fast_open
         # the monitor's native thread: its lookups (made for a caller's open) are
-        # decided but neither logged nor held; a caller's own retry is
+        # decided but neither logged nor held; a caller's own retry is. The same for the
+        # monitor's main thread (kernelopen.py walks names through the caller's root)
         self.native_tid = 0
+        self._own_tid = os.getpid()
         self._read_rules: list = []
         self.fuse_dir = os.path.join(state_dir, FUSE_DIR)
         self.backing_dir = os.path.join(state_dir, BACKING_DIR)
@@ -191,15 +193,16 @@ class FileServer:
                 pass
 
     # -- the native open path ---------------------------------------------------------------
-    def fast_open_config(self) -> bytes | None:
-        """openfast.c's configuration: None when the policy's globs are too complex."""
+    def fast_open_config(self, kernel: list[str] | None = None) -> bytes | None:
+        """openfast.c's configuration: None when the policy's globs are too complex.
+        `kernel`: the kernel subtrees whose opens the monitor decides (kernelopen.py)."""
         from .openfast import build_config
 
         fuse = [(path, os.path.join(self.backing_dir, n)) for n, (path, _) in self.roots.items()]
         # the native side reports rules by index into these
         self._read_rules = self.engine.file_globs_for("read")[1]
         return build_config(self.engine, fuse, os.stat(self.fuse_dir).st_dev,
-                            self._log_allowed)
+                            self._log_allowed, kernel or [])
 
     def fast_open_event(self, rec) -> None:  # noqa: ANN001 - an execfast.Record (FILE_OPEN)
         """The file_open event of a read the native side answered with a backing fd
@@ -246,7 +249,7 @@ class FileServer:
             return ALLOW  # the FUSE mount's own root: only the server sees it
         d = self.engine.decide("file", FileQuery(op, cpath, self._container_path(path2)))
         decision = d.decision
-        if pid and pid == self.native_tid:
+        if pid and (pid == self.native_tid or pid == self._own_tid):
             return ALLOW if decision in ("allow", "audit") else Verdict.deny(log=False)
         if decision in ("allow", "audit"):
             return Verdict.allow(log=self._log_allowed or decision == "audit",

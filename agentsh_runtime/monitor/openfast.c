@@ -23,15 +23,25 @@
  * thread that rewrites the path string or swaps a symlink only changes which file is
  * decided on, not whether the decision holds for what the caller gets.
  *
+ * Kernel subtrees (/proc, /sys, /dev and mounts of kernel types; config flag
+ * OF_FLAG_KERNEL): they are never FUSE-mediated, so their opens are decided by the
+ * monitor (kernelopen.py). Here every open is then resolved the same way (any flags) and
+ * placed: on FUSE (or missing in a FUSE directory) it goes on as above; on a native
+ * subtree of the plan it is CONTINUE; in a kernel subtree a read-only open of a file the
+ * read rules allow silently is CONTINUE; everything else (other decisions, writes there,
+ * procfs's `self`, magic links, unresolvable names, other architectures) is handed to
+ * the Python side (of_handle returns 2).
+ *
  * Coherence: writes always go through FUSE; the monitor mounts FUSE without the
  * writeback cache when this path is on, so a write is in the backing file when the
  * write call returns and a backing-file read sees it.
  *
  * Configuration blob (little endian):
- *   u32 magic 'OFC1' (0x3143464f)   u32 flags (1: log allowed opens)
+ *   u32 magic 'OFC1' (0x3143464f)   u32 flags (below)
  *   u64 fuse_dev                     u64 reserved (0)
- *   u32 nroots, then per root: u32 kind (0 native, 1 fuse), u32 plen, prefix bytes,
- *       u32 blen, backing directory path bytes (fuse roots; opened here, O_PATH)
+ *   u32 nroots, then per root: u32 kind (0 native, 1 fuse, 2 kernel), u32 plen, prefix
+ *       bytes, u32 blen, backing directory path bytes (fuse roots; opened here, O_PATH)
+ *   flags: 1 log allowed opens, 2 kernel subtrees present, 4 no glob program
  *   u32 nrules, then per rule: u32 kind (0 anything else, 1 allow, 2 audit)
  *   u32 ninstr, then per instruction (40 bytes): u8 op, u8 byte, u16 0, i32 rule,
  *       u8 set[32] (a 256-bit byte set)
@@ -98,9 +108,12 @@ static void oprof_reset(void) { pi_ = 0; }
 
 #define OF_MAGIC 0x3143464fu
 #define OF_FLAG_LOG 1u
+#define OF_FLAG_KERNEL 2u  /* kernel subtrees: opens this side cannot place go to Python */
+#define OF_FLAG_NORULES 4u /* no glob program: no fast reads */
 
 enum { OP_BYTE = 1, OP_SET, OP_ONE, OP_CONT, OP_STAR, OP_DSTAR, OP_ACCEPT };
 enum { RULE_OTHER = 0, RULE_ALLOW = 1, RULE_AUDIT = 2 };
+enum { ROOT_NATIVE = 0, ROOT_FUSE = 1, ROOT_KERNEL = 2 };
 
 #define NR_OPEN_X86_64 2
 #define NR_CREAT_X86_64 85
@@ -125,7 +138,7 @@ struct instr {
 };
 
 struct root {
-    int fuse;
+    int kind;     /* ROOT_* */
     size_t plen;
     char *prefix; /* "/" or "/a/b" (no trailing slash) */
     int bfd;      /* fuse: O_PATH fd of the backing directory */
@@ -287,9 +300,9 @@ struct of *of_new(const void *blob, size_t len)
         struct root *rt = &o->roots[i];
         rt->bfd = -1;
         o->nroots = i + 1;
-        if (rd_u32(&r, &v) < 0 || v > 1)
+        if (rd_u32(&r, &v) < 0 || v > ROOT_KERNEL)
             goto fail;
-        rt->fuse = (int)v;
+        rt->kind = (int)v;
         rt->prefix = rd_str(&r);
         if (!rt->prefix || rt->prefix[0] != '/')
             goto fail;
@@ -299,7 +312,7 @@ struct of *of_new(const void *blob, size_t len)
         char *backing = rd_str(&r);
         if (!backing)
             goto fail;
-        if (rt->fuse) {
+        if (rt->kind == ROOT_FUSE) {
             rt->bfd = open(backing, O_PATH | O_DIRECTORY | O_CLOEXEC);
             if (rt->bfd < 0) {
                 err = errno;
@@ -667,6 +680,49 @@ static int caller_root(struct of *o, int procfd, pid_t tid, const char **prefix,
     return fd;
 }
 
+/* Does `abs` (resolved in rootfd, as the caller) end in a name missing from a FUSE
+   directory? Then the kernel's own walk reaches FUSE there and fails or creates the
+   name through it. The deepest existing ancestor must be on FUSE and the component
+   below it must not exist at all (no dangling symlink that could lead elsewhere). */
+static int missing_in_fuse(struct of *o, int rootfd, const char *abs)
+{
+    size_t len = strlen(abs);
+    if (len == 0 || len >= sizeof o->linkbuf)
+        return 0;
+    memcpy(o->linkbuf, abs, len + 1);
+    char *buf = o->linkbuf;
+    for (int level = 0; level < 16; level++) {
+        char *cut = strrchr(buf, '/');
+        if (!cut || cut[1] == '\0')
+            return 0;
+        char child[256];
+        size_t cl = strlen(cut + 1);
+        if (cl >= sizeof child || strcmp(cut + 1, ".") == 0 || strcmp(cut + 1, "..") == 0)
+            return 0;
+        memcpy(child, cut + 1, cl + 1);
+        if (cut == buf)
+            cut[1] = '\0'; /* the parent is "/" */
+        else
+            *cut = '\0';
+        struct open_how how;
+        memset(&how, 0, sizeof how);
+        how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+        how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+        int dfd = (int)syscall(SYS_openat2, rootfd, buf[0] ? buf : "/", &how, sizeof how);
+        if (dfd < 0) {
+            if (errno != ENOENT || cut == buf)
+                return 0;
+            continue; /* the parent is missing too: look one level up */
+        }
+        struct stat st;
+        int ok = fstat(dfd, &st) == 0 && (uint64_t)st.st_dev == o->fuse_dev &&
+                 fstatat(dfd, child, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+        close(dfd);
+        return ok;
+    }
+    return 0;
+}
+
 int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif *n,
               struct of_out *out)
 {
@@ -676,15 +732,23 @@ int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif
     uint64_t pathp;
     pid_t tid = (pid_t)n->pid;
     struct creds c;
+    int kern = o && (o->flags & OF_FLAG_KERNEL);
 
     OPROF("start");
-    if (!o || n->data.arch != AUDIT_ARCH_X86_64)
+    if (!o)
         goto cont;
+    if (n->data.arch != AUDIT_ARCH_X86_64)
+        goto other;
     switch (n->data.nr) {
     case NR_OPEN_X86_64:
         dirfd = AT_FDCWD;
         pathp = n->data.args[0];
         flags = (uint32_t)n->data.args[1];
+        break;
+    case NR_CREAT_X86_64:
+        dirfd = AT_FDCWD;
+        pathp = n->data.args[0];
+        flags = O_CREAT | O_WRONLY | O_TRUNC;
         break;
     case NR_OPENAT_X86_64:
         dirfd = (int)n->data.args[0];
@@ -695,27 +759,30 @@ int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif
         struct open_how how;
         if (n->data.args[3] != sizeof how || read_mem(tid, n->data.args[2], &how, sizeof how) < 0 ||
             how.resolve != 0 || how.flags >> 32)
-            goto cont;
+            goto other;
         dirfd = (int)n->data.args[0];
         pathp = n->data.args[1];
         flags = how.flags;
         break;
     }
     default:
-        goto cont;
+        goto other;
     }
-    if ((flags & O_ACCMODE) != O_RDONLY || (flags & ~(uint64_t)(PASS_FLAGS | O_ACCMODE)))
+    /* the one case answered with an fd: a plain read-only open */
+    int fast = !(o->flags & OF_FLAG_NORULES) && (flags & O_ACCMODE) == O_RDONLY &&
+               !(flags & ~(uint64_t)(PASS_FLAGS | O_ACCMODE));
+    if (!fast && !kern)
         goto cont;
     long plen = read_cstr(tid, pathp, o->pathbuf, OF_MAX_PATH);
     if (plen <= 0)
-        goto cont;
+        goto other;
 
     OPROF("path");
     const char *prefix;
     size_t rl;
     int rootfd = caller_root(o, procfd, tid, &prefix, &rl);
     if (rootfd < 0)
-        goto cont;
+        goto other;
     OPROF("root");
     /* the path from the container's root */
     const char *abs = o->pathbuf;
@@ -729,34 +796,60 @@ int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif
             fmt_path(pp, sizeof pp, "", tid, "/fd/");
             strncat(pp, num, sizeof pp - strlen(pp) - 1);
         } else {
-            goto cont;
+            goto other;
         }
         long sl = container_path(o, procfd, pp, prefix, rl, o->absbuf, OF_MAX_PATH + 1);
         if (sl < 0)
-            goto cont;
+            goto other;
         if (o->absbuf[sl - 1] != '/')
             o->absbuf[sl++] = '/';
         memcpy(o->absbuf + sl, o->pathbuf, (size_t)plen + 1);
         abs = o->absbuf;
     }
     if (read_ids(tid, &c) < 0)
-        goto cont;
+        goto other;
     OPROF("ids");
     became = 1;
     if (become(o, &c) < 0)
-        goto cont;
+        goto other;
     OPROF("become");
     struct open_how how;
     memset(&how, 0, sizeof how);
-    how.flags = O_PATH | O_CLOEXEC | (flags & O_NOFOLLOW);
+    int nofollow = (flags & O_NOFOLLOW) || (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+    how.flags = O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0);
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
     pfd = (int)syscall(SYS_openat2, rootfd, abs, &how, sizeof how);
-    if (pfd < 0)
-        goto cont;
+    if (pfd < 0) {
+        /* a missing name: fine if the kernel will be in FUSE when it finds it missing;
+           anything else (procfs's self, a magic link, a refused walk) is Python's */
+        if (kern && errno == ENOENT && missing_in_fuse(o, rootfd, abs))
+            goto cont;
+        goto other;
+    }
     OPROF("opath");
     struct stat pst;
-    if (fstat(pfd, &pst) < 0 || !S_ISREG(pst.st_mode) || pst.st_nlink != 1 ||
-        (uint64_t)pst.st_dev != o->fuse_dev)
+    if (fstat(pfd, &pst) < 0)
+        goto other;
+    if ((uint64_t)pst.st_dev != o->fuse_dev || !o->fuse_dev) {
+        if (!kern)
+            goto cont;
+        /* not on FUSE: a native subtree of the plan (the kernel opens it), or a kernel
+           subtree (decided here for an allowed read, else in Python) */
+        fmt_path(pp, sizeof pp, "self/fd/", pfd, "");
+        long cl = container_path(o, procfd, pp, prefix, rl, out->path, sizeof out->path);
+        if (cl < 1)
+            goto other;
+        const struct root *rt = root_of(o, out->path, (size_t)cl);
+        if (!rt || rt->kind != ROOT_KERNEL)
+            goto cont;
+        if (fast && !(o->flags & OF_FLAG_LOG) && !S_ISDIR(pst.st_mode)) {
+            int rule = of_match(o, out->path, (size_t)cl);
+            if (rule < 0 || o->rule_kind[rule] == RULE_ALLOW)
+                goto cont;
+        }
+        goto other;
+    }
+    if (!fast || !S_ISREG(pst.st_mode) || pst.st_nlink != 1)
         goto cont;
     fmt_path(pp, sizeof pp, "self/fd/", pfd, "");
     long cl = container_path(o, procfd, pp, prefix, rl, out->path, sizeof out->path);
@@ -764,7 +857,7 @@ int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif
         goto cont;
     OPROF("readlink");
     const struct root *rt = root_of(o, out->path, (size_t)cl);
-    if (!rt || !rt->fuse)
+    if (!rt || rt->kind != ROOT_FUSE)
         goto cont;
     int rule = of_match(o, out->path, (size_t)cl);
     int kind = rule < 0 ? RULE_ALLOW : o->rule_kind[rule];
@@ -829,6 +922,16 @@ int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif
     out->rlen = (uint32_t)cl;
     return 1;
 
+other:
+    /* not placed here: with kernel subtrees, the monitor's Python side decides */
+    if (kern) {
+        if (became)
+            restore_self(o, &c);
+        if (pfd >= 0)
+            close(pfd);
+        oprof_reset();
+        return 2;
+    }
 cont:
     if (became)
         restore_self(o, &c);

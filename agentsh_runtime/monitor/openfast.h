@@ -29,8 +29,10 @@ void of_free(struct of *o);
 int of_is_open(uint32_t arch, int nr);
 
 /* Answer one open notification on `listener`: 1 answered with an fd (*out filled),
-   0 answered with CONTINUE (the kernel opens it, through FUSE), -1 the notification is
-   gone. `procfd` is an O_PATH fd of /proc. o may be NULL (always CONTINUE). */
+   0 answered with CONTINUE (the kernel opens it, through FUSE or on a native subtree),
+   2 not answered: the monitor's Python side is to decide it (it may end in a kernel
+   subtree), -1 the notification is gone. `procfd` is an O_PATH fd of /proc. o may be
+   NULL (always CONTINUE). */
 int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif *n,
               struct of_out *out);
 

@@ -1,7 +1,7 @@
 """The configuration of the native open path (openfast.c) for one container: which
-container subtrees are FUSE roots (and their backing directories), the FUSE mount's
-device, and the policy's read rules compiled
-to the native glob program (policy/globprog.py). None when the policy's globs do not
+container subtrees are FUSE roots (and their backing directories) and which are kernel
+subtrees, the FUSE mount's device, and the policy's read rules compiled to the native
+glob program (policy/globprog.py). None when the policy's globs do not
 compile (too many alternatives): opens then all go through FUSE."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from ..policy.engine import Engine
 from ..policy.globprog import ACCEPT, ONE, SET, GlobTooComplex, compile_globs
 
 MAGIC = 0x3143464F
-FLAG_LOG = 1
+FLAG_LOG, FLAG_KERNEL, FLAG_NO_RULES = 1, 2, 4
+ROOT_FUSE, ROOT_KERNEL = 1, 2
 RULE_OTHER, RULE_ALLOW, RULE_AUDIT = 0, 1, 2
 _KIND = {"allow": RULE_ALLOW, "audit": RULE_AUDIT}
 
@@ -47,16 +48,27 @@ def program_parts(items: list[tuple[str, int]], kinds: list[int]
 
 
 def build_config(engine: Engine, fuse_roots: list[tuple[str, str]], fuse_dev: int,
-                 log_allowed: bool) -> bytes | None:
+                 log_allowed: bool, kernel: list[str] | None = None) -> bytes | None:
     """fuse_roots: (container path, backing directory). Native mounts need no entry:
-    a file on them is not on `fuse_dev`, and the native side leaves it to the kernel."""
+    a file on them is not on `fuse_dev`, and the native side leaves it to the kernel.
+    kernel: the kernel subtrees (/proc, /sys, /dev...) whose opens the monitor decides
+    in Python (kernelopen.py); with any, opens the native side cannot place go there."""
+    kernel = kernel or []
     prog = rule_program(engine)
+    flags = (FLAG_LOG if log_allowed else 0) | (FLAG_KERNEL if kernel else 0)
     if prog is None:
-        return None
-    parts = [struct.pack("<IIQQ", MAGIC, FLAG_LOG if log_allowed else 0, fuse_dev, 0),
-             struct.pack("<I", len(fuse_roots))]
+        if not kernel:
+            return None
+        # no native decisions: no fast reads, and every kernel-subtree open to Python
+        prog = (struct.pack("<I", 0), struct.pack("<I", 0), struct.pack("<I", 0))
+        flags |= FLAG_NO_RULES
+    parts = [struct.pack("<IIQQ", MAGIC, flags, fuse_dev, 0),
+             struct.pack("<I", len(fuse_roots) + len(kernel))]
     for path, backing in fuse_roots:
-        parts.append(struct.pack("<I", 1) + _str(_norm(path).encode()) + _str(backing.encode()))
+        parts.append(struct.pack("<I", ROOT_FUSE) + _str(_norm(path).encode()) +
+                     _str(backing.encode()))
+    for path in kernel:
+        parts.append(struct.pack("<I", ROOT_KERNEL) + _str(_norm(path).encode()) + _str(b""))
     parts.extend(prog)
     return b"".join(parts)
 

@@ -80,7 +80,9 @@ class Monitor:
         self.sel = selectors.DefaultSelector()
         self.listeners: set[int] = set()
         self.pending: dict[str, Pending] = {}
-        self.allowed_exec: dict[int, set[tuple[int, int]]] = {}  # pid -> allowed identities
+        # pid -> the identities of each exec allowed and not yet seen by the process
+        # connector, oldest first (its events lag behind our answers)
+        self.allowed_exec: dict[int, list[set[tuple[int, int]]]] = {}
         self.allowed_at: dict[int, float] = {}  # when (an exec the kernel then refused)
         self.running: dict[int, tuple[float, tuple[str, ...]]] = {}  # pid -> (start, argv)
         self.init_pid = 0
@@ -96,6 +98,7 @@ class Monitor:
         self.finishing: dict[int, tuple[float, tuple[str, ...], int, float]] = {}
         self.tracer = ExecTracer()
         self.files = None  # files.FileServer when file_rules need FUSE
+        self.kernel = None  # kernelopen.KernelOpens when file_rules reach kernel subtrees
         self._batch_at = 0.0  # when the muted host-wide event sockets are read again
         self.fast = None  # execfast.FastExec once the init's listener came
         self._files_blob: bytes | None = None  # the native open path's configuration
@@ -324,8 +327,7 @@ class Monitor:
         t = _FastTarget(rec)
         if effective == "allow":
             pid = rec.pid  # single-threaded (the native side checked): pid is the tgid
-            self.allowed_exec[pid] = {(rec.dev, rec.ino)}
-            self.allowed_at[pid] = time.monotonic()
+            self._expect_exec(pid, {(rec.dev, rec.ino)})
             self.running[pid] = (time.time(), t.argv)
             if pid == self.init_pid and not self.started:
                 self.started = True
@@ -386,11 +388,32 @@ class Monitor:
         elif name in OPS:
             self._on_unix(fd, n, name)
         elif name in OPEN_CALLS:
-            # the native open path is not running: the kernel opens it, through FUSE
-            self._respond(fd, n.id)
+            if self.kernel is None:
+                self._respond(fd, n.id)  # the kernel opens it, through FUSE
+            else:
+                self._on_open(fd, n)
         else:
             # a syscall our filter notifies on that no rule kind here handles: fail closed
             self._respond(fd, n.id, errno.EPERM)
+
+    def _on_open(self, fd: int, n: seccomp.Notif) -> None:
+        """An open the native side did not settle: decided here if it ends in a kernel
+        subtree (kernelopen.py), else the kernel opens it (FUSE or a native subtree)."""
+        assert self.kernel is not None
+        comm = _comm(n.pid)
+        out = self.kernel.decide(n.pid, n.arch, n.nr, tuple(n.args), comm)
+        ev = out.event
+        if out.approve is not None and ev is not None:
+            ask = {"pid": n.pid, "comm": comm, "operation": ev["operation"],
+                   "path": ev["path"], "rule": out.approve.rule,
+                   "message": out.approve.message}
+            if self._queue(fd, n, out.approve, ask, lambda: self._respond(fd, n.id, 0)):
+                return
+            ev["policy"]["effective_decision"] = "deny"
+            ev["policy"]["message"] = "too many pending approvals"
+        self._respond(fd, n.id, out.error)
+        if ev is not None:
+            self.events.emit("file_open", **ev)
 
     def _respond(self, fd: int, notif_id: int, error: int = 0) -> None:
         try:
@@ -478,8 +501,7 @@ class Monitor:
                 self._respond(fd, notif_id, errno.EACCES)
                 return False
         if held is None:  # a held exec is checked at its exec stop instead
-            self.allowed_exec[tgid] = set(target.identity)  # type: ignore[attr-defined]
-            self.allowed_at[tgid] = time.monotonic()
+            self._expect_exec(tgid, set(target.identity))  # type: ignore[attr-defined]
         self.running[tgid] = (time.time(), target.argv)  # type: ignore[attr-defined]
         try:
             self._respond(fd, notif_id, 0)
@@ -493,6 +515,10 @@ class Monitor:
                 set(target.identity), target.argv, target.path,  # type: ignore[attr-defined]
                 interp[1] if interp else None, self._exec_checked))
         return True
+
+    def _expect_exec(self, tgid: int, identities: set[tuple[int, int]]) -> None:
+        self.allowed_exec.setdefault(tgid, []).append(identities)
+        self.allowed_at[tgid] = time.monotonic()
 
     def _exec_checked(self, pid: int, reason: str | None) -> None:
         if reason is None:
@@ -843,14 +869,22 @@ class Monitor:
                     continue  # a thread's exec replaced the leader: not the process ending
                 self.exec_started.pop(tgid, None)
             if what == PROC_EVENT_EXEC and tgid in self.allowed_exec:
-                allowed = self.allowed_exec.pop(tgid)
-                self.allowed_at.pop(tgid, None)
+                # this event may report an older exec than the last one we allowed (a
+                # program that execs again at once): what runs now must be one of the
+                # programs allowed since that older one
+                expected = self.allowed_exec[tgid]
+                allowed = set().union(*expected)
+                empty = not expected[0]
+                expected.pop(0)
+                if not expected:
+                    del self.allowed_exec[tgid]
+                    self.allowed_at.pop(tgid, None)
                 try:
                     st = os.stat(f"/proc/{tgid}/exe")
                     ran = (st.st_dev, st.st_ino)
                 except OSError:
                     continue
-                if allowed and ran not in allowed:
+                if not empty and ran not in allowed:
                     try:
                         os.kill(tgid, signal.SIGKILL)
                     except ProcessLookupError:
@@ -932,19 +966,25 @@ class Monitor:
 
     def _start_files(self, info: dict) -> dict:
         from .files import FileServer
+        from .kernelopen import KernelOpens
 
         try:
             roots = [(int(i), str(p), str(b)) for i, p, b in info["roots"]]
-            self.files = FileServer(self.engine, self.mode, self.events, self.state_dir,
-                                    roots, str(info.get("trash") or ""),
-                                    fast_open=bool(info.get("fast_open")))
-            self.files.start()
-            if self.files.fast_open:
-                self._files_blob = self.files.fast_open_config()
+            kernel = [str(p) for p in info.get("kernel") or []]
+            log_allowed = self.engine.policy.audit.log_allowed
+            if kernel:
+                self.kernel = KernelOpens(self.engine, self.mode, kernel, log_allowed)
+            if roots:
+                self.files = FileServer(self.engine, self.mode, self.events, self.state_dir,
+                                        roots, str(info.get("trash") or ""),
+                                        fast_open=bool(info.get("fast_open")))
+                self.files.start()
+            if info.get("fast_open"):
+                self._files_blob = self._open_config(kernel)
                 if self._files_blob is None:
                     self.events.emit("monitor_warning", fields={
                         "message": "file_rules globs too complex for the native open "
-                                   "path: every open goes through FUSE"})
+                                   "path: every open goes through FUSE or the monitor"})
                 elif self.fast is not None:
                     self.fast.set_files(self._files_blob)
         except Exception as e:  # noqa: BLE001 - create reports it and fails
@@ -953,11 +993,24 @@ class Monitor:
                 self.files.stop()
                 self.files = None
             return {"ok": False, "error": f"{type(e).__name__}: {e}"}
-        self.sel.register(self.files.approvals_fd, selectors.EVENT_READ,
-                          ("file-approvals", self.files.approvals_fd))
-        self.events.emit("file_policy_mounted", fields={
-            "roots": [{"path": p, "backing": b} for _, p, b in roots]})
+        if self.files is not None:
+            self.sel.register(self.files.approvals_fd, selectors.EVENT_READ,
+                              ("file-approvals", self.files.approvals_fd))
+            self.events.emit("file_policy_mounted", fields={
+                "roots": [{"path": p, "backing": b} for _, p, b in roots]})
+        if kernel:
+            self.events.emit("file_policy_kernel_paths", fields={"paths": kernel})
         return {"ok": True}
+
+    def _open_config(self, kernel: list[str]) -> bytes | None:
+        """The native open path's configuration: the FUSE server's roots and read rules,
+        and the kernel subtrees whose opens it must send here."""
+        if self.files is not None:
+            return self.files.fast_open_config(kernel)
+        from .openfast import build_config
+
+        return build_config(self.engine, [], 0, self.engine.policy.audit.log_allowed,
+                            kernel)
 
     def _on_file_approvals(self, fd: int) -> None:
         """File operations the FUSE thread holds for a person: into the same queue as

@@ -18,8 +18,9 @@ of the plan governs):
   `log_denied`), or rules the plan cannot tell apart inside the subtree.
 - `kernel`: `/proc`, `/sys`, `/dev` and everything below them, and every kernel
   filesystem (proc, sysfs, devpts, mqueue, cgroup, ...). Never FUSE-mediated (FUSE cannot
-  pass a device open, /proc's magic links or sysfs' semantics through); the rules that
-  would need mediation there are listed as not enforced (warnings).
+  pass a device open, /proc's magic links or sysfs' semantics through); the monitor
+  decides the opens there at the seccomp notification (monitor/kernelopen.py); the
+  other operations the rules name there are listed as not enforced (warnings).
 
 **Errno of a denied write (the decision).** POLICY.md: "Denied by a rule: EACCES.
 **Ours**: a subtree the plan makes a native read-only mount answers writes with EROFS;
@@ -642,7 +643,8 @@ class _Planner:
                 what = ("a kernel filesystem" if e.fstype in KERNEL_TYPES else
                         "under /proc, /sys or /dev")
                 self.warnings.append(
-                    f"{e.path} ({e.fstype}): {what}, not FUSE-mediated: not enforced "
+                    f"{e.path} ({e.fstype}): {what}, not FUSE-mediated: opens are "
+                    f"decided by the monitor (seccomp), other operations not enforced "
                     f"there: {', '.join(e.reasons)} (wanted: {e.wanted})")
             elif e.kind != DIR and e.treatment != e.wanted:
                 what = "a single file" if e.kind == FILE_KIND else "a socket, FIFO or device"

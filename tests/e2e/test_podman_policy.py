@@ -24,6 +24,7 @@ from tests.e2e.podman import AGENTSH_STATE_ROOT, IMAGE, Podman
 from tests.support.bundle import only_ours
 from tests.support.policy import (
     DENY_RM,
+    DEV_NODES,
     cgroup_of,
     command_policy,
     is_exec,
@@ -248,6 +249,7 @@ FILE_POLICY_RULES = [
      "decision": "deny"},
     {"name": "workspace", "paths": ["/workspace/**", "/tmp/**"], "operations": ["*"],
      "decision": "allow"},
+    DEV_NODES,
 ]
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.integration import test_policy_files as pf
 from tests.integration.test_policy_files import SECRET, file_events, run
-from tests.support.policy import BIN_DIR, install_programs, symlink_in
+from tests.support.policy import ANN_INLINE, BIN_DIR, install_programs, policy_text, symlink_in
 
 prt = pf.prt  # the fixtures of the file policy tests (same policy, same bundle)
 fbundle = pf.fbundle
@@ -130,7 +130,13 @@ def test_other_user_namespace_gets_no_more_than_its_ids(prt, fbundle, cid, tmp_p
     ws = tmp_path / "ws"
     (ws / "private").write_text("private\n")
     os.chmod(ws / "private", 0o600)
-    fbundle.update(user={"uid": 1000, "gid": 1000})
+    # unshare -r writes its id maps: a policy must allow that (kernel paths are decided)
+    maps = {"name": "id-maps", "paths": ["/proc/*/uid_map", "/proc/*/gid_map",
+                                         "/proc/*/setgroups"],
+            "operations": ["open", "write"], "decision": "allow"}
+    fbundle.update(user={"uid": 1000, "gid": 1000},
+                   annotations={ANN_INLINE: policy_text(file_rules=[maps, *pf.RULES],
+                                                        command_rules=pf.ALLOW_COMMANDS)})
     out, err = run(prt, fbundle, cid, "unshare -U -r cat /workspace/private; echo rc=$?; "
                    "unshare -U -r cat /workspace/notes.txt; echo rc=$?")
     assert "private" not in out.replace("/workspace/private", ""), (out, err)

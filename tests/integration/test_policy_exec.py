@@ -189,6 +189,26 @@ def test_repeated_execs_are_decided_the_same_on_either_path(prt, pbundle, cid, p
     assert not warnings, warnings
 
 
+@pytest.mark.parametrize("path", ["native", "python"])
+def test_a_process_that_execs_again_at_once_is_not_mistaken(prt, pbundle, cid, path,
+                                                            monkeypatch):
+    """Each exec of one pid is checked again when the process connector reports it; its
+    reports lag behind our answers, so a process that execs again at once (sh -c exec
+    ...) must not be taken for one that ran another program than the one allowed."""
+    if path == "python":
+        monkeypatch.setenv("AGENTSH_NO_FAST_EXEC", "1")
+    in_rootfs(pbundle, "/chain.sh").write_text(
+        'if [ "$1" -gt 0 ]; then exec /bin/sh /chain.sh $(($1 - 1)); fi\n'
+        "exec /bin/echo done\n")
+    script = "; ".join(["/bin/sh /chain.sh 6"] * 10)
+    pbundle.update(args=["sh", "-c", script])
+    out, err, _ = prt.run_to_end(pbundle, cid)
+    assert out.split() == ["done"] * 10, (out, err)
+    killed = [e for e in prt.events(cid)
+              if (e.get("policy") or {}).get("rule") == "exec-changed-after-check"]
+    assert not killed, killed
+
+
 def test_denied_init_fails_start_or_exits_126(prt, pbundle, cid):
     """The container's first process itself is denied: it must not run."""
     pbundle.update(args=[MARKER, PWNED])

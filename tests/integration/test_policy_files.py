@@ -3,8 +3,9 @@ monitor, bound into the container by the init. agentsh-runtime only; every test 
 --admin-config with events_dir inside its tmp_path.
 
 The policy here: /secret (and all below it) denied for every operation; /workspace (a
-bind volume from the host) and /tmp writable; reads allowed elsewhere; other writes
-denied (the engine's default for files).
+bind volume from the host) and /tmp writable; the usual /dev nodes writable; other
+processes' environ and mem denied; reads allowed elsewhere; other writes denied (the
+engine's default for files).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tests.support.policy import (
     ANN_INLINE,
     ANN_MODE,
     BIN_DIR,
+    DEV_NODES,
     PolicyRuntime,
     in_rootfs,
     install_programs,
@@ -36,6 +38,12 @@ RULES = [
      "decision": "deny", "message": "secrets are off limits"},
     {"name": "workspace", "paths": ["/workspace/**", "/tmp/**"], "operations": ["*"],
      "decision": "allow"},
+    # rules cover /proc, /sys and /dev too (POLICY.md): the nodes programs write to,
+    # and the default policy's process secrets (test_kernel_paths.py)
+    DEV_NODES,
+    {"name": "proc-secrets", "paths": ["/proc/*/environ", "/proc/*/mem",
+                                       "/proc/*/task/*/environ", "/proc/*/task/*/mem"],
+     "operations": ["*"], "decision": "deny", "message": "process secrets"},
 ]
 ALLOW_COMMANDS = [{"name": "all", "commands": ["*"], "decision": "allow"}]
 

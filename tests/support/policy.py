@@ -54,6 +54,12 @@ def command_policy(*rules: Mapping[str, Any], name: str = "test", **sections: An
                        **sections)
 
 
+# what every policy with file_rules must allow (POLICY.md): the /dev nodes programs write
+DEV_NODES = {"name": "dev-nodes", "paths": ["/dev/null", "/dev/zero", "/dev/full", "/dev/tty",
+                                            "/dev/urandom", "/dev/random", "/dev/pts/**"],
+             "operations": ["open", "read", "write", "stat", "access", "readlink", "list"],
+             "decision": "allow"}
+
 DENY_RM = {"name": "no-rm", "commands": ["rm"], "decision": "deny",
            "message": "rm is not allowed here"}
 DENY_MARKER = {"name": "no-marker", "commands": ["marker", f"{BIN_DIR}/marker"],
@@ -464,7 +470,8 @@ FOPS_C = r"""
  *   openat2 DIR NAME      openat2(dirfd, NAME, RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS)
  *   mmap FILE             open, mmap(PROT_READ), copy out
  *   sendfd FILE           a child opens FILE and passes the fd over a socketpair
- *   rename-parent DIR NEW rename(DIR, NEW), then read NEW/key */
+ *   rename-parent DIR NEW rename(DIR, NEW), then read NEW/key
+ *   vmself X              process_vm_readv of its own memory ("ok: X" when it worked) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -476,6 +483,7 @@ FOPS_C = r"""
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 static int fail(const char *what) {
@@ -551,6 +559,13 @@ int main(int argc, char **argv) {
         if (c != 'F') { errno = WEXITSTATUS(st); return fail("child open"); }
         int fd; memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof fd);
         return show(fd);
+    }
+    if (!strcmp(m, "vmself")) {
+        char dst[64] = {0};
+        struct iovec l = {dst, strlen(argv[2])}, r = {argv[2], strlen(argv[2])};
+        if (process_vm_readv(getpid(), &l, 1, &r, 1, 0) < 0) return fail("process_vm_readv");
+        printf("ok: %s\n", dst);
+        return 0;
     }
     if (!strcmp(m, "rename-parent")) {
         if (rename(argv[2], argv[3]) < 0) return fail("rename");
