@@ -76,6 +76,7 @@ class FileServer:
         self.native_tid = 0
         self._own_tid = os.getpid()
         self._read_rules: list = []
+        self._write_rules: list = []
         self.fuse_dir = os.path.join(state_dir, FUSE_DIR)
         self.backing_dir = os.path.join(state_dir, BACKING_DIR)
         self.setup = True
@@ -201,23 +202,17 @@ class FileServer:
         fuse = [(path, os.path.join(self.backing_dir, n)) for n, (path, _) in self.roots.items()]
         # the native side reports rules by index into these
         self._read_rules = self.engine.file_globs_for("read")[1]
+        self._write_rules = self.engine.file_globs_for("write")[1]
         return build_config(self.engine, fuse, os.stat(self.fuse_dir).st_dev,
                             self._log_allowed, kernel or [])
 
     def fast_open_event(self, rec) -> None:  # noqa: ANN001 - an execfast.Record (FILE_OPEN)
-        """The file_open event of a read the native side answered with a backing fd
-        (its bytes are not counted: the reads never reach the server)."""
-        if rec.tag >= 0:
-            d = self._read_rules[rec.tag]
-            decision, rule, message = d.decision, d.rule, d.message
-        else:
-            decision, rule, message = "allow", "default-allow-reads", None
-        comm = rec.key.decode("utf-8", "replace") or None
-        self.events.emit("file_open", operation="read", path=rec.resolved, pid=rec.pid,
-                         comm=comm, policy={"decision": decision, "effective_decision": "allow",
-                                            "rule": rule, "message": message},
-                         effective_action="allowed", latency_us=rec.latency_ns // 1000,
-                         fields={"flags": rec.depth, "fd": rec.error, "via": "addfd"})
+        """The file_open event of an open the native side settled (a read answered with
+        a backing fd: its bytes are not counted, the reads never reach the server)."""
+        from .openfast import open_event
+
+        self.events.emit("file_open", **open_event(rec, self._read_rules,
+                                                   self._write_rules))
 
     # -- decisions -----------------------------------------------------------------------
     def _container_path(self, path: str | None) -> str | None:

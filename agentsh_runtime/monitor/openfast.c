@@ -41,7 +41,8 @@
  *   u64 fuse_dev                     u64 reserved (0)
  *   u32 nroots, then per root: u32 kind (0 native, 1 fuse, 2 kernel), u32 plen, prefix
  *       bytes, u32 blen, backing directory path bytes (fuse roots; opened here, O_PATH)
- *   flags: 1 log allowed opens, 2 kernel subtrees present, 4 no glob program
+ *   flags: 1 log allowed opens, 2 kernel subtrees present, 4 no glob program,
+ *          8 a second program (rules, instructions, starts) follows: the write rules
  *   u32 nrules, then per rule: u32 kind (0 anything else, 1 allow, 2 audit)
  *   u32 ninstr, then per instruction (40 bytes): u8 op, u8 byte, u16 0, i32 rule,
  *       u8 set[32] (a 256-bit byte set)
@@ -110,6 +111,7 @@ static void oprof_reset(void) { pi_ = 0; }
 #define OF_FLAG_LOG 1u
 #define OF_FLAG_KERNEL 2u  /* kernel subtrees: opens this side cannot place go to Python */
 #define OF_FLAG_NORULES 4u /* no glob program: no fast reads */
+#define OF_FLAG_WRITES 8u  /* a second program follows: the write rules */
 
 enum { OP_BYTE = 1, OP_SET, OP_ONE, OP_CONT, OP_STAR, OP_DSTAR, OP_ACCEPT };
 enum { RULE_OTHER = 0, RULE_ALLOW = 1, RULE_AUDIT = 2 };
@@ -150,20 +152,24 @@ struct rootc { /* a caller root seen before: readlink of /proc/TID/root -> an O_
 };
 #define NROOTS 4
 
-struct of {
-    uint32_t flags;
-    uint64_t fuse_dev, reserved;
-    size_t nroots;
-    struct root *roots;
+struct prog { /* the globs of one operation's rules, and their matching scratch */
     size_t nrules;
     uint8_t *rule_kind;
     size_t ninstr;
     struct instr *prog;
     size_t nstarts;
     uint32_t *starts;
-    /* matching scratch */
     uint32_t *mark, gen;
     uint32_t *cur, *nxt;
+};
+
+struct of {
+    uint32_t flags;
+    uint64_t fuse_dev, reserved;
+    size_t nroots;
+    struct root *roots;
+    struct prog rd; /* reads */
+    struct prog wr; /* writes (with OF_FLAG_WRITES): kernel subtrees' write opens */
     /* our own capabilities, restored after each open made as a caller */
     struct __user_cap_data_struct caps[2];
     int groups_cleared;
@@ -229,6 +235,16 @@ static char *rd_str(struct rd *r)
     return s;
 }
 
+static void prog_free(struct prog *g)
+{
+    free(g->rule_kind);
+    free(g->prog);
+    free(g->starts);
+    free(g->mark);
+    free(g->cur);
+    free(g->nxt);
+}
+
 void of_free(struct of *o)
 {
     if (!o)
@@ -239,18 +255,14 @@ void of_free(struct of *o)
             close(o->roots[i].bfd);
     }
     free(o->roots);
-    free(o->rule_kind);
-    free(o->prog);
-    free(o->starts);
-    free(o->mark);
-    free(o->cur);
-    free(o->nxt);
+    prog_free(&o->rd);
+    prog_free(&o->wr);
     for (unsigned i = 0; i < o->nrc; i++)
         close(o->roots_c[i].fd);
     free(o);
 }
 
-static int prog_valid(const struct of *o)
+static int prog_valid(const struct prog *o)
 {
     for (size_t i = 0; i < o->ninstr; i++) {
         const struct instr *in = &o->prog[i];
@@ -279,6 +291,53 @@ static int prog_valid(const struct of *o)
         if (o->starts[i] >= o->ninstr)
             return 0;
     return 1;
+}
+
+/* One glob program (rules, instructions, starts) from the blob. */
+static int prog_read(struct rd *r, struct prog *g)
+{
+    uint32_t n, v;
+    if (rd_u32(r, &n) < 0 || n > 65536)
+        return -1;
+    g->nrules = n;
+    g->rule_kind = calloc(n ? n : 1, 1);
+    if (!g->rule_kind)
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        if (rd_u32(r, &v) < 0 || v > RULE_AUDIT)
+            return -1;
+        g->rule_kind[i] = (uint8_t)v;
+    }
+    if (rd_u32(r, &n) < 0 || n > (1u << 20))
+        return -1;
+    g->ninstr = n;
+    g->prog = calloc(n ? n : 1, sizeof *g->prog);
+    g->mark = calloc(n ? n : 1, sizeof *g->mark);
+    g->cur = calloc(n ? n : 1, sizeof *g->cur);
+    g->nxt = calloc(n ? n : 1, sizeof *g->nxt);
+    if (!g->prog || !g->mark || !g->cur || !g->nxt)
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t head, rule;
+        if (rd_u32(r, &head) < 0 || rd_u32(r, &rule) < 0 || r->left < 32)
+            return -1;
+        g->prog[i].op = (uint8_t)(head & 0xff);
+        g->prog[i].byte = (uint8_t)(head >> 8 & 0xff);
+        g->prog[i].rule = (int32_t)rule;
+        memcpy(g->prog[i].set, r->p, 32);
+        r->p += 32;
+        r->left -= 32;
+    }
+    if (rd_u32(r, &n) < 0 || n > g->ninstr)
+        return -1;
+    g->nstarts = n;
+    g->starts = calloc(n ? n : 1, sizeof *g->starts);
+    if (!g->starts)
+        return -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (rd_u32(r, &g->starts[i]) < 0)
+            return -1;
+    return prog_valid(g) ? 0 : -1;
 }
 
 struct of *of_new(const void *blob, size_t len)
@@ -322,47 +381,11 @@ struct of *of_new(const void *blob, size_t len)
         }
         free(backing);
     }
-    if (rd_u32(&r, &n) < 0 || n > 65536)
+    if (prog_read(&r, &o->rd) < 0)
         goto fail;
-    o->nrules = n;
-    o->rule_kind = calloc(n ? n : 1, 1);
-    if (!o->rule_kind)
-        goto nomem;
-    for (uint32_t i = 0; i < n; i++) {
-        if (rd_u32(&r, &v) < 0 || v > RULE_AUDIT)
-            goto fail;
-        o->rule_kind[i] = (uint8_t)v;
-    }
-    if (rd_u32(&r, &n) < 0 || n > (1u << 20))
+    if ((o->flags & OF_FLAG_WRITES) && prog_read(&r, &o->wr) < 0)
         goto fail;
-    o->ninstr = n;
-    o->prog = calloc(n ? n : 1, sizeof *o->prog);
-    o->mark = calloc(n ? n : 1, sizeof *o->mark);
-    o->cur = calloc(n ? n : 1, sizeof *o->cur);
-    o->nxt = calloc(n ? n : 1, sizeof *o->nxt);
-    if (!o->prog || !o->mark || !o->cur || !o->nxt)
-        goto nomem;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t head, rule;
-        if (rd_u32(&r, &head) < 0 || rd_u32(&r, &rule) < 0 || r.left < 32)
-            goto fail;
-        o->prog[i].op = (uint8_t)(head & 0xff);
-        o->prog[i].byte = (uint8_t)(head >> 8 & 0xff);
-        o->prog[i].rule = (int32_t)rule;
-        memcpy(o->prog[i].set, r.p, 32);
-        r.p += 32;
-        r.left -= 32;
-    }
-    if (rd_u32(&r, &n) < 0 || n > o->ninstr)
-        goto fail;
-    o->nstarts = n;
-    o->starts = calloc(n ? n : 1, sizeof *o->starts);
-    if (!o->starts)
-        goto nomem;
-    for (uint32_t i = 0; i < n; i++)
-        if (rd_u32(&r, &o->starts[i]) < 0)
-            goto fail;
-    if (r.left != 0 || !prog_valid(o))
+    if (r.left != 0)
         goto fail;
     /* our own credentials, to come back to after each open made as a caller */
     struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -387,7 +410,7 @@ static inline int in_set(const uint8_t *set, unsigned b)
 }
 
 /* Add state s (and what it reaches without a byte) to list l marked with gen. */
-static void add_state(struct of *o, uint32_t *l, size_t *nl, uint32_t s, uint32_t gen)
+static void add_state(struct prog *o, uint32_t *l, size_t *nl, uint32_t s, uint32_t gen)
 {
     for (;;) {
         if (o->mark[s] == gen)
@@ -401,7 +424,7 @@ static void add_state(struct of *o, uint32_t *l, size_t *nl, uint32_t s, uint32_
     }
 }
 
-static uint32_t next_gen(struct of *o)
+static uint32_t next_gen(struct prog *o)
 {
     if (++o->gen == 0) {
         memset(o->mark, 0, o->ninstr * sizeof *o->mark);
@@ -410,9 +433,16 @@ static uint32_t next_gen(struct of *o)
     return o->gen;
 }
 
-int of_match(struct of *o, const char *path, size_t len)
+static int prog_match(struct prog *o, const char *path, size_t len);
+
+int of_match(struct of *of, const char *path, size_t len)
 {
-    if (!o || !o->nstarts)
+    return of ? prog_match(&of->rd, path, len) : -1;
+}
+
+static int prog_match(struct prog *o, const char *path, size_t len)
+{
+    if (!o->nstarts)
         return -1;
     const unsigned char *s = (const unsigned char *)path;
     size_t nc = 0, nn;
@@ -839,15 +869,44 @@ int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif
         long cl = container_path(o, procfd, pp, prefix, rl, out->path, sizeof out->path);
         if (cl < 1)
             goto other;
+        OPROF("kreadlink");
         const struct root *rt = root_of(o, out->path, (size_t)cl);
         if (!rt || rt->kind != ROOT_KERNEL)
             goto cont;
-        if (fast && !(o->flags & OF_FLAG_LOG) && !S_ISDIR(pst.st_mode)) {
-            int rule = of_match(o, out->path, (size_t)cl);
-            if (rule < 0 || o->rule_kind[rule] == RULE_ALLOW)
-                goto cont;
-        }
-        goto other;
+        /* a read or write of a file there: allowed (or audited) by the globs, CONTINUE
+           here (reported when to be logged); lists, O_PATH, creates, other decisions and
+           the default deny of writes are Python's */
+        if ((flags & (O_PATH | __O_TMPFILE)) || S_ISDIR(pst.st_mode))
+            goto other;
+        int writes = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+        struct prog *g = writes ? ((o->flags & OF_FLAG_WRITES) ? &o->wr : NULL)
+                                : ((o->flags & OF_FLAG_NORULES) ? NULL : &o->rd);
+        if (!g)
+            goto other;
+        int krule = prog_match(g, out->path, (size_t)cl);
+        int kkind = krule < 0 ? (writes ? RULE_OTHER : RULE_ALLOW) : g->rule_kind[krule];
+        if (kkind != RULE_ALLOW && kkind != RULE_AUDIT)
+            goto other;
+        if (!(o->flags & OF_FLAG_LOG) && kkind != RULE_AUDIT)
+            goto cont;
+        OPROF("kmatch");
+        restore_self(o, &c);
+        became = 0;
+        close(pfd);
+        pfd = -1;
+        OPROF("krestore");
+        if (notif_answer(listener, n->id, 0) < 0 && errno == ENOENT)
+            return -1;
+        OPROF("kanswer");
+        read_comm(procfd, tid, out->comm, sizeof out->comm);
+        OPROF("kcomm");
+        oprof_dump();
+        out->rule = krule;
+        out->log = 1;
+        out->newfd = writes ? -2 : -1;
+        out->flags = (uint32_t)flags;
+        out->rlen = (uint32_t)cl;
+        return 1;
     }
     if (!fast || !S_ISREG(pst.st_mode) || pst.st_nlink != 1)
         goto cont;
@@ -859,8 +918,8 @@ int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif
     const struct root *rt = root_of(o, out->path, (size_t)cl);
     if (!rt || rt->kind != ROOT_FUSE)
         goto cont;
-    int rule = of_match(o, out->path, (size_t)cl);
-    int kind = rule < 0 ? RULE_ALLOW : o->rule_kind[rule];
+    int rule = prog_match(&o->rd, out->path, (size_t)cl);
+    int kind = rule < 0 ? RULE_ALLOW : o->rd.rule_kind[rule];
     if (kind != RULE_ALLOW && kind != RULE_AUDIT)
         goto cont;
     const char *rel = out->path + (rt->plen == 1 ? 1 : rt->plen + 1);

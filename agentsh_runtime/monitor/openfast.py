@@ -12,7 +12,7 @@ from ..policy.engine import Engine
 from ..policy.globprog import ACCEPT, ONE, SET, GlobTooComplex, compile_globs
 
 MAGIC = 0x3143464F
-FLAG_LOG, FLAG_KERNEL, FLAG_NO_RULES = 1, 2, 4
+FLAG_LOG, FLAG_KERNEL, FLAG_NO_RULES, FLAG_WRITES = 1, 2, 4, 8
 ROOT_FUSE, ROOT_KERNEL = 1, 2
 RULE_OTHER, RULE_ALLOW, RULE_AUDIT = 0, 1, 2
 _KIND = {"allow": RULE_ALLOW, "audit": RULE_AUDIT}
@@ -70,7 +70,39 @@ def build_config(engine: Engine, fuse_roots: list[tuple[str, str]], fuse_dev: in
     for path in kernel:
         parts.append(struct.pack("<I", ROOT_KERNEL) + _str(_norm(path).encode()) + _str(b""))
     parts.extend(prog)
+    if kernel and not flags & FLAG_NO_RULES:
+        wprog = write_program(engine)
+        if wprog is not None:
+            parts.extend(wprog)
+            parts[0] = struct.pack("<IIQQ", MAGIC, flags | FLAG_WRITES, fuse_dev, 0)
     return b"".join(parts)
+
+
+def write_program(engine: Engine) -> tuple[bytes, bytes, bytes] | None:
+    items, decisions = engine.file_globs_for("write")
+    return program_parts(items, [_KIND.get(d.decision, RULE_OTHER) for d in decisions])
+
+
+def open_event(rec, read_rules: list, write_rules: list) -> dict:  # noqa: ANN001
+    """The file_open event fields of an open the native side settled (an execfast
+    FILE_OPEN record): answered with a backing fd (rec.error >= 0: that fd), or a
+    kernel subtree's read (-1) or write (-2) it let the kernel make."""
+    writes = rec.error == -2
+    rules = write_rules if writes else read_rules
+    if 0 <= rec.tag < len(rules):
+        d = rules[rec.tag]
+        decision, rule, message = d.decision, d.rule, d.message
+    else:
+        decision, rule, message = "allow", "default-allow-reads", None
+    fields = {"flags": rec.depth, "via": "addfd" if rec.error >= 0 else "seccomp"}
+    if rec.error >= 0:
+        fields["fd"] = rec.error
+    return {"operation": "write" if writes else "read", "path": rec.resolved,
+            "pid": rec.pid, "comm": rec.key.decode("utf-8", "replace") or None,
+            "policy": {"decision": decision, "effective_decision": "allow", "rule": rule,
+                       "message": message},
+            "effective_action": "allowed", "latency_us": rec.latency_ns // 1000,
+            "fields": fields}
 
 
 def rules_only(engine: Engine | None = None,

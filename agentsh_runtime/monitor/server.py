@@ -311,6 +311,12 @@ class Monitor:
             if rec.kind == FILE_OPEN:
                 if self.files is not None:
                     self.files.fast_open_event(rec)
+                else:
+                    from .openfast import open_event
+
+                    self.events.emit("file_open", **open_event(
+                        rec, self.engine.file_globs_for("read")[1],
+                        self.engine.file_globs_for("write")[1]))
             elif rec.kind == HANDLED:
                 self._on_fast_handled(rec)
             elif rec.kind == SLOW:
