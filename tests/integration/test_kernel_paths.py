@@ -48,6 +48,7 @@ ENVIRON_WAYS = {
     "opath-reopen": f"{BIN_DIR}/fops opath /proc/1/environ",
     "mem": "dd if=/proc/self/mem bs=1 count=1 skip=4096",
     "write-open": "echo x >> /proc/1/environ",
+    "i386-syscall": f"{BIN_DIR}/fops int80 /proc/1/environ",
 }
 
 
@@ -143,3 +144,10 @@ def test_without_a_memory_deny_process_memory_is_reachable(prt, fbundle, cid):
                                                         command_rules=pf.ALLOW_COMMANDS)})
     out, err = run(prt, fbundle, cid, f"{BIN_DIR}/fops vmself probe; echo rc=$?")
     assert "ok: probe" in out, (out, err)
+
+
+def test_the_32_bit_open_is_decided_too(prt, fbundle, cid):
+    install_programs(fbundle, ["fops"])
+    out, err = run(prt, fbundle, cid, f"{BIN_DIR}/fops int80 /pub.txt; "
+                   f"{BIN_DIR}/fops int80 /proc/self/status")
+    assert "ok: public" in out and "ok: Name:" in out, (out, err)

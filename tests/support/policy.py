@@ -471,7 +471,8 @@ FOPS_C = r"""
  *   mmap FILE             open, mmap(PROT_READ), copy out
  *   sendfd FILE           a child opens FILE and passes the fd over a socketpair
  *   rename-parent DIR NEW rename(DIR, NEW), then read NEW/key
- *   vmself X              process_vm_readv of its own memory ("ok: X" when it worked) */
+ *   vmself X              process_vm_readv of its own memory ("ok: X" when it worked)
+ *   int80 FILE            open(FILE) as the 32-bit syscall (int $0x80), then read */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -559,6 +560,15 @@ int main(int argc, char **argv) {
         if (c != 'F') { errno = WEXITSTATUS(st); return fail("child open"); }
         int fd; memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof fd);
         return show(fd);
+    }
+    if (!strcmp(m, "int80")) {
+        static char p[256]; /* a static binary's .bss: an address int $0x80 can pass */
+        strncpy(p, argv[2], sizeof p - 1);
+        long fd;
+        __asm__ volatile("int $0x80" : "=a"(fd) : "a"(5L), "b"(p), "c"(0L), "d"(0L)
+                         : "memory", "r8", "r9", "r10", "r11");
+        if (fd < 0) { errno = (int)-fd; return fail("int80 open"); }
+        return show((int)fd);
     }
     if (!strcmp(m, "vmself")) {
         char dst[64] = {0};
