@@ -317,3 +317,25 @@ def test_git_in_an_allowed_workspace_under_podman(engine: Podman, tmp_path: Path
     assert log.stdout.split() == ["second", "first"], log
     events = ppm.audit(ppm.last_id)
     assert any((e.get("policy") or {}).get("rule") == "no-secret" for e in events), events
+
+
+def test_default_policy_guards_proc_and_keeps_the_dev_nodes(engine: Podman,
+                                                            tmp_path: Path) -> None:
+    """The built-in default policy under podman: /proc/*/environ denied with an event
+    (kernel subtree, decided at the open notification), /dev/null writable, /proc
+    readable; no FUSE or agentsh mount left after --rm."""
+    from agentsh_runtime.policy.resolve import builtin_text
+
+    ppm = PolicyPodman(engine, tmp_path, builtin_text("default"))
+    cp = ppm.run("--rm", "-e", "AGENT_MARK=hunter2",
+                 cmd=["sh", "-c", "echo a > /dev/null; echo rc=$?; cat /proc/1/environ; "
+                      "echo rc=$?; head -1 /proc/self/status"])
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stdout.split("\n")[:2] == ["rc=0", "rc=1"], (cp.stdout, cp.stderr)
+    assert "hunter2" not in cp.stdout and "Name:" in cp.stdout, (cp.stdout, cp.stderr)
+    assert "Permission denied" in cp.stderr
+    denied = [e for e in ppm.audit(ppm.last_id)
+              if e.get("type") == "file_open" and e.get("path") == "/proc/1/environ"]
+    assert denied and denied[0]["policy"]["effective_decision"] == "deny", denied
+    assert not [m for m in Path("/proc/self/mountinfo").read_text().splitlines()
+                if "agentsh" in m or " fuse" in m], "a mount was left behind"
