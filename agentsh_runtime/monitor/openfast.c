@@ -753,6 +753,27 @@ static int missing_in_fuse(struct of *o, int rootfd, const char *abs)
     return 0;
 }
 
+/* The kind of rule the globs give an open of a file in a kernel subtree: a read or a
+   write (*writes) of a file, decided by the read or write program (*rule: its index,
+   -1 the default: reads allowed, writes not). RULE_OTHER for everything left to Python:
+   lists, O_PATH, O_TMPFILE, other decisions, the default deny of writes. */
+static int kernel_rule(struct of *o, uint64_t flags, mode_t mode, const char *path,
+                       size_t len, int *rule, int *writes)
+{
+    *rule = -1;
+    *writes = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+    if ((flags & (O_PATH | __O_TMPFILE)) || S_ISDIR(mode))
+        return RULE_OTHER;
+    struct prog *g = *writes ? ((o->flags & OF_FLAG_WRITES) ? &o->wr : NULL)
+                             : ((o->flags & OF_FLAG_NORULES) ? NULL : &o->rd);
+    if (!g)
+        return RULE_OTHER;
+    *rule = prog_match(g, path, len);
+    if (*rule < 0)
+        return *writes ? RULE_OTHER : RULE_ALLOW;
+    return g->rule_kind[*rule];
+}
+
 int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif *n,
               struct of_out *out)
 {
@@ -873,18 +894,8 @@ int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif
         const struct root *rt = root_of(o, out->path, (size_t)cl);
         if (!rt || rt->kind != ROOT_KERNEL)
             goto cont;
-        /* a read or write of a file there: allowed (or audited) by the globs, CONTINUE
-           here (reported when to be logged); lists, O_PATH, creates, other decisions and
-           the default deny of writes are Python's */
-        if ((flags & (O_PATH | __O_TMPFILE)) || S_ISDIR(pst.st_mode))
-            goto other;
-        int writes = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
-        struct prog *g = writes ? ((o->flags & OF_FLAG_WRITES) ? &o->wr : NULL)
-                                : ((o->flags & OF_FLAG_NORULES) ? NULL : &o->rd);
-        if (!g)
-            goto other;
-        int krule = prog_match(g, out->path, (size_t)cl);
-        int kkind = krule < 0 ? (writes ? RULE_OTHER : RULE_ALLOW) : g->rule_kind[krule];
+        int krule, writes;
+        int kkind = kernel_rule(o, flags, pst.st_mode, out->path, (size_t)cl, &krule, &writes);
         if (kkind != RULE_ALLOW && kkind != RULE_AUDIT)
             goto other;
         if (!(o->flags & OF_FLAG_LOG) && kkind != RULE_AUDIT)
