@@ -26,8 +26,8 @@ EXECFAST := agentsh_runtime/monitor/_execfast.so
 
 native: $(EXECFAST)
 
-NATIVE_SRC := agentsh_runtime/monitor/execfast.c agentsh_runtime/monitor/openfast.c
-$(EXECFAST): $(NATIVE_SRC) agentsh_runtime/monitor/openfast.h agentsh_runtime/monitor/native.h
+NATIVE_SRC := agentsh_runtime/monitor/execfast.c agentsh_runtime/monitor/openfast.c agentsh_runtime/monitor/openself.c
+$(EXECFAST): $(NATIVE_SRC) agentsh_runtime/monitor/openfast.h agentsh_runtime/monitor/openself.h agentsh_runtime/monitor/native.h
 	gcc -O2 -Wall -Wextra -shared -fPIC -pthread -o $@ $(NATIVE_SRC)
 
 lint: setup

@@ -193,6 +193,10 @@ def _guard(fn):  # noqa: ANN001, ANN202
     return handler
 
 
+def _same(pid: int) -> int:
+    return pid
+
+
 class Passthrough(pyfuse3.Operations):
     """Serve `backing` (a path, or an fd on a directory: O_PATH is enough; it is dup'ed)
     through FUSE, asking `decide(op, path, path2, pid) -> Verdict` and reporting to
@@ -235,6 +239,9 @@ class Passthrough(pyfuse3.Operations):
             os.close(rfd)
             raise RuntimeError("fusefs needs /proc mounted in the server's mount namespace")
         self._decider: Decider = decide or allow_all
+        # who a request is made for: the requesting thread's pid, unless the owner maps
+        # it (the monitor's threads open files for container processes)
+        self.caller_of: Callable[[int], int] = _same
         self._emit = emit
         pfx = posixpath.normpath("/" + prefix.strip("/")) if prefix.strip("/") else ""
         self._pfx = pfx  # "" when the mount is the container's /
@@ -471,6 +478,9 @@ class Passthrough(pyfuse3.Operations):
         action = "allow" if r is True else DENY_A
         return Verdict(action, log=v.log, decision=APPROVE_A, rule=v.rule, message=v.message)
 
+    def _pid(self, ctx) -> int:  # noqa: ANN001 - a pyfuse3.RequestContext
+        return self.caller_of(ctx.pid)
+
     def _event(self, etype: str, op: str, path: str, path2: str | None, pid: int,
                v: Verdict, t0: int, blocked: bool, fields: dict | None = None,
                comm: str | None = None, latency_us: int | None = None) -> None:
@@ -589,14 +599,14 @@ class Passthrough(pyfuse3.Operations):
                 return e
             raise FUSEError(errno.ENOENT) from None
         sname = os.fsdecode(name)
-        v = self._decider("stat", self._pathof(parent, sname), None, ctx.pid)
+        v = self._decider("stat", self._pathof(parent, sname), None, self._pid(ctx))
         if v is not ALLOW:
             t0 = time.perf_counter_ns()
             path = self._pathof(parent, sname)
-            v = await self._gate(v, "file_stat", "stat", path, None, ctx.pid, t0,
+            v = await self._gate(v, "file_stat", "stat", path, None, self._pid(ctx), t0,
                                  redirect_ok=True)
             if v.log:
-                self._event("file_stat", "stat", path, None, ctx.pid, v, t0, False)
+                self._event("file_stat", "stat", path, None, self._pid(ctx), v, t0, False)
         ino = self._known(st)
         if ino is not None and ino.fd >= 0:
             ino.nlookup += 1
@@ -633,7 +643,7 @@ class Passthrough(pyfuse3.Operations):
         ino = self._inodes[inode]
         h = self._handles.get(fh) if fh is not None else None
         st = os.fstat(ino.fd)
-        pid = ctx.pid
+        pid = self._pid(ctx)
         checks: list[tuple[str, str]] = []
         if fields.update_uid or fields.update_gid:
             checks.append(("chown", "file_chmod"))
@@ -685,13 +695,13 @@ class Passthrough(pyfuse3.Operations):
     @_guard
     async def readlink(self, inode: int, ctx) -> bytes:  # noqa: ANN001
         ino = self._inodes[inode]
-        v, path, via = self._decide_ino("readlink", ino, ctx.pid)
+        v, path, via = self._decide_ino("readlink", ino, self._pid(ctx))
         if v is not ALLOW:
             t0 = time.perf_counter_ns()
-            v = await self._gate(v, "file_stat", "readlink", path, None, ctx.pid, t0, via,
+            v = await self._gate(v, "file_stat", "readlink", path, None, self._pid(ctx), t0, via,
                                  redirect_ok=True)
             if v.log:
-                self._event("file_stat", "readlink", path, None, ctx.pid, v, t0, False)
+                self._event("file_stat", "readlink", path, None, self._pid(ctx), v, t0, False)
         return os.readlink(b"", dir_fd=ino.fd)
 
     async def _make(self, op: str, etype: str, parent_inode: int, name: bytes, ctx,  # noqa: ANN001
@@ -701,7 +711,7 @@ class Passthrough(pyfuse3.Operations):
         parent = self._inodes[parent_inode]
         sname = os.fsdecode(name)
         path = self._pathof(parent, sname)
-        pid = ctx.pid
+        pid = self._pid(ctx)
         v = self._decider(op, path, path2, pid)
         dirfd, node, bname, close_fd = parent.fd, parent, name, False
         t0 = 0
@@ -756,7 +766,7 @@ class Passthrough(pyfuse3.Operations):
         parent = self._inodes[parent_inode]
         sname = os.fsdecode(name)
         path = self._pathof(parent, sname)
-        pid = ctx.pid
+        pid = self._pid(ctx)
         v = self._decider(op, path, None, pid)
         t0 = 0
         if v is not ALLOW:
@@ -806,7 +816,7 @@ class Passthrough(pyfuse3.Operations):
         op_, np_ = self._inodes[parent_old], self._inodes[parent_new]
         so, sn = os.fsdecode(name_old), os.fsdecode(name_new)
         path, path2 = self._pathof(op_, so), self._pathof(np_, sn)
-        pid = ctx.pid
+        pid = self._pid(ctx)
         v = self._decider("rename", path, path2, pid)
         t0 = 0
         dfd, dnode, bnew, close_fd = np_.fd, np_, name_new, False
@@ -873,7 +883,7 @@ class Passthrough(pyfuse3.Operations):
         np_ = self._inodes[new_parent_inode]
         sn = os.fsdecode(new_name)
         newpath = self._pathof(np_, sn)
-        pid = ctx.pid
+        pid = self._pid(ctx)
         if self._deny_links:
             raise FUSEError(errno.EPERM)
         if ino.aliases is not None and len(ino.aliases) >= MAX_NAMES:
@@ -908,7 +918,7 @@ class Passthrough(pyfuse3.Operations):
         self.stats["opens"] += 1
         wr = (flags & os.O_ACCMODE) != os.O_RDONLY or bool(flags & os.O_TRUNC)
         op = "write" if wr else "read"
-        pid = ctx.pid
+        pid = self._pid(ctx)
         v, path, via = self._decide_ino(op, ino, pid)
         if v is ALLOW:
             fd = os.open(_proc(ino.fd), self._oflags(flags))
@@ -957,7 +967,7 @@ class Passthrough(pyfuse3.Operations):
         parent = self._inodes[parent_inode]
         sname = os.fsdecode(name)
         path = self._pathof(parent, sname)
-        pid = ctx.pid
+        pid = self._pid(ctx)
         v = self._decider("create", path, None, pid)
         dirfd, node, bname, close_fd = parent.fd, parent, name, False
         t0 = 0
@@ -1066,7 +1076,7 @@ class Passthrough(pyfuse3.Operations):
     @_guard
     async def opendir(self, inode: int, ctx) -> int:  # noqa: ANN001
         ino = self._inodes[inode]
-        pid = ctx.pid
+        pid = self._pid(ctx)
         v, path, via = self._decide_ino("list", ino, pid)
         t0 = 0
         if v is not ALLOW:
@@ -1189,7 +1199,7 @@ class Passthrough(pyfuse3.Operations):
     @_guard
     async def setxattr(self, inode: int, name: bytes, value: bytes, ctx) -> None:  # noqa: ANN001
         ino = self._inodes[inode]
-        await self._xattr_change(ino, name, ctx.pid)
+        await self._xattr_change(ino, name, self._pid(ctx))
         if ino.kind == S_IFLNK:
             raise FUSEError(errno.EPERM)
         os.setxattr(_proc(ino.fd), name, value)
@@ -1197,7 +1207,7 @@ class Passthrough(pyfuse3.Operations):
     @_guard
     async def removexattr(self, inode: int, name: bytes, ctx) -> None:  # noqa: ANN001
         ino = self._inodes[inode]
-        await self._xattr_change(ino, name, ctx.pid)
+        await self._xattr_change(ino, name, self._pid(ctx))
         if ino.kind == S_IFLNK:
             raise FUSEError(errno.ENODATA)
         os.removexattr(_proc(ino.fd), name)

@@ -67,6 +67,13 @@ def _load() -> ctypes.CDLL:
         lib.ef_thread_tid.restype = i
         lib.ef_set_files.argtypes = [vp, ctypes.c_char_p, sz]
         lib.ef_set_files.restype = i
+        lib.ef_acted_for.argtypes = [i]
+        lib.ef_acted_for.restype = i
+        lib.ef_acting_for.argtypes = [i]
+        lib.ef_acting_for.restype = i
+        ull = ctypes.c_ulonglong
+        lib.ef_open_for.argtypes = [i, ull, i, ctypes.c_char_p, i, ull, ull]
+        lib.ef_open_for.restype = i
         lib.ef_match_files.argtypes = [ctypes.c_char_p, sz, ctypes.c_char_p, sz]
         lib.ef_match_files.restype = i
         lib.ef_free.argtypes = [vp]
@@ -161,6 +168,26 @@ class Record:
                 f"listener={self.listener}, nr={self.nr}, error={self.error}, "
                 f"tag={self.tag}, fastpathable={self.fastpathable}, depth={self.depth}, "
                 f"resolved={self.resolved!r}, key={self.key[:80]!r})")
+
+
+def acting_for(tid: int) -> int:
+    """The container thread one of the monitor's threads (`tid`) is opening a file for
+    right now (openself.c), or 0."""
+    return _load().ef_acting_for(tid)
+
+
+def acted_for(tid: int) -> bool:
+    """Is one of the monitor's threads opening a file for container thread `tid`?"""
+    return bool(_load().ef_acted_for(tid))
+
+
+def open_for(listener: int, notif_id: int, tid: int, path: str, host: bool, flags: int,
+             mode: int) -> int:
+    """Open `path` for the caller `tid` as the caller and answer notification
+    `notif_id` with the fd (openself.c ef_open_for; this thread may block, on a FIFO).
+    The caller's new fd, or -errno (answered with that error)."""
+    p = path.encode("utf-8", "surrogateescape")
+    return _load().ef_open_for(listener, notif_id, tid, p, 1 if host else 0, flags, mode)
 
 
 def match_files(blob: bytes, path: str) -> int:

@@ -13,6 +13,7 @@ that is config.json's doing, not the workload's.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from collections import deque
@@ -75,6 +76,11 @@ class FileServer:
         # monitor's main thread (kernelopen.py walks names through the caller's root)
         self.native_tid = 0
         self._own_tid = os.getpid()
+        # the monitor's threads open files for callers (openself.c): whom a request is
+        # for, and whether the request being decided is one of ours (never held then)
+        self._acting = None
+        self._acted = None
+        self._preapproved: set[tuple[int, str, str]] = set()
         self._read_rules: list = []
         self._write_rules: list = []
         self.fuse_dir = os.path.join(state_dir, FUSE_DIR)
@@ -153,6 +159,12 @@ class FileServer:
             ops = Passthrough(self.backing_dir, self.decide, self._emit, prefix="/",
                               trash_dir=self.trash_dir or None, hardlinks=links,
                               writeback_cache=not self.fast_open)
+            if self.fast_open:
+                from .execfast import acted_for, acting_for
+
+                self._acting = acting_for
+                self._acted = acted_for
+                ops.caller_of = self._caller_of
 
             async def main() -> None:
                 self._trio_token = trio.lowlevel.current_trio_token()
@@ -234,6 +246,15 @@ class FileServer:
             container_path.lstrip("/")
         return f"/{best}/{rest}" if rest else f"/{best}"
 
+    def _caller_of(self, pid: int) -> int:
+        caller = self._acting(pid) if self._acting is not None and pid else 0
+        return caller or pid
+
+    def preapprove(self, pid: int, op: str, path: str) -> None:
+        """A person approved `op` on `path` (container path) for `pid`: the monitor's
+        open made for it next is allowed once."""
+        self._preapproved.add((pid, op, path))
+
     def decide(self, op: str, path: str, path2: str | None, pid: int):  # noqa: ANN201
         from ..fusefs.verdict import ALLOW, Verdict
 
@@ -244,6 +265,12 @@ class FileServer:
             return ALLOW  # the FUSE mount's own root: only the server sees it
         d = self.engine.decide("file", FileQuery(op, cpath, self._container_path(path2)))
         decision = d.decision
+        if decision == "approve" and pid and self._acted is not None and self._acted(pid):
+            if (pid, op, cpath) in self._preapproved:
+                self._preapproved.discard((pid, op, cpath))
+                return Verdict.allow(log=True, decision=decision, rule=d.rule)
+            # a monitor thread must not wait for a person: the monitor holds the open
+            return Verdict.deny(log=False, errno=errno.EDEADLK)
         if pid and (pid == self.native_tid or pid == self._own_tid):
             return ALLOW if decision in ("allow", "audit") else Verdict.deny(log=False)
         if decision in ("allow", "audit"):

@@ -1,21 +1,19 @@
 """file_rules on kernel file systems (/proc, /sys, /dev and mounts of kernel types),
-decided at the seccomp open notification.
+decided at the seccomp open notification, and the opens the native side hands over.
 
 These subtrees are never FUSE-mediated (a FUSE copy of procfs would answer for the
 wrong process), so the monitor decides the open itself: the name is walked as the
 caller would walk it (procwalk.py: `self`, magic links, symlinks, `..`), and if it ends
 in a kernel subtree the policy decides the operation the open means (read, write,
-create, list, or stat for O_PATH). Denied: EACCES. Allowed: the kernel performs the
-open (CONTINUE) with the caller's own credentials, so the kernel's checks (ptrace
-access for /proc/PID files, device cgroup, read-only mounts) still apply on top.
-An open that ends outside the kernel subtrees is not decided here: FUSE or the plan's
-native mounts answer for it.
+create, list, or stat for O_PATH). Denied: EACCES. An open that ends outside the
+kernel subtrees is FUSE's or the plan's native mounts' to decide (an `approve` there is
+held here first: the monitor's own open must not wait for a person inside FUSE).
 
-Limit: CONTINUE makes the kernel read the name again from the caller's memory; a
-second thread that rewrites it in between opens what it then names. For paths under
-FUSE that changes nothing (FUSE decides what is opened); for a kernel path it is a way
-around a deny (see README, "File rules"). The native side (openfast.c) classifies the
-common opens without Python and sends the others here.
+Allowed: the monitor opens the file for the caller, as the caller, and hands it the fd
+(openself.c via execfast.open_for, in a thread: a FIFO may wait for its other end).
+Never CONTINUE: the kernel would read the name again from the caller's memory, and a
+second thread could have rewritten it into a denied kernel path by then. Only without
+the native library (or with AGENTSH_OPEN_CONTINUE=1, for comparisons) is it CONTINUE.
 """
 
 from __future__ import annotations
@@ -47,6 +45,7 @@ class OpenCall:
     path: str
     flags: int
     resolve: int = 0
+    mode: int = 0
 
 
 def _int32(v: int) -> int:
@@ -59,13 +58,14 @@ def open_call(pid: int, arch: int, nr: int, args: tuple[int, ...]) -> OpenCall:
     name = name_of(arch, nr)
     with procmem.ProcMem(pid) as mem:
         if name == "open":
-            return OpenCall(name, AT_FDCWD, _text(mem.string(args[0])), _int32(args[1]))
+            return OpenCall(name, AT_FDCWD, _text(mem.string(args[0])), _int32(args[1]),
+                            mode=args[2] & 0o7777)
         if name == "creat":
             return OpenCall(name, AT_FDCWD, _text(mem.string(args[0])),
-                            O_CREAT | O_TRUNC | 1)
+                            O_CREAT | O_TRUNC | 1, mode=args[1] & 0o7777)
         if name == "openat":
             return OpenCall(name, _int32(args[0]), _text(mem.string(args[1])),
-                            _int32(args[2]))
+                            _int32(args[2]), mode=args[3] & 0o7777)
         if name == "openat2":
             if args[3] < OPEN_HOW_SIZE:
                 raise OSError(errno.EINVAL, "open_how too small")
@@ -74,7 +74,8 @@ def open_call(pid: int, arch: int, nr: int, args: tuple[int, ...]) -> OpenCall:
                 raise OSError(errno.EFAULT, "open_how not readable")
             return OpenCall(name, _int32(args[0]), _text(mem.string(args[1])),
                             int.from_bytes(how[0:8], "little"),
-                            int.from_bytes(how[16:24], "little"))
+                            int.from_bytes(how[16:24], "little"),
+                            int.from_bytes(how[8:16], "little") & 0o7777)
     raise OSError(errno.ENOSYS, f"not an open call: {arch:#x}/{nr}")
 
 
@@ -97,13 +98,21 @@ def op_of(flags: int, walked: Walked) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """error: 0 (CONTINUE) or an errno; approve: the decision to hold for a person
+    """error: 0 (allowed) or an errno; approve: the decision to hold for a person
     (the caller then waits; error is what a denial gives); event: the file_open event
-    fields, None when nothing is to be logged."""
+    fields, None when nothing is to be logged. When allowed, what the monitor opens for
+    the caller (openself.c): `target`, a container path or (`host`) a path of ours
+    (a magic link); None: nothing to open by name (the kernel must, CONTINUE)."""
 
     error: int
     event: dict | None = None
     approve: Decision | None = None
+    target: str | None = None
+    host: bool = False
+    flags: int = 0
+    mode: int = 0
+    op: str = ""
+    path: str = ""
 
 
 def _under(path: str, prefix: str) -> bool:
@@ -152,13 +161,26 @@ class KernelOpens:
             walked = self.where(pid, call)
         except OSError:
             return Outcome(errno.EACCES)  # the caller went away while we looked
+        # what to open when allowed: the very object a magic link names, or the name
+        target, host = (walked.magic, True) if walked.magic else (walked.path, False)
+        opened = {"target": target, "host": host, "flags": call.flags, "mode": call.mode}
         if walked.path is None:
             if walked.object == "not-in-namespace":
                 return Outcome(errno.EACCES)  # its own /proc/self unknown: fail closed
-            return Outcome(0)  # a pipe, a socket, an fd from outside: no path to decide
-        if not self.is_kernel(walked.path):
-            return Outcome(0)  # FUSE or a native subtree of the plan
+            if walked.object == "loop":
+                return Outcome(errno.ELOOP)
+            if not walked.magic:
+                return Outcome(errno.EACCES)  # a dirfd that is no directory of a path
+            return Outcome(0, **opened)  # a pipe, a socket, an fd from outside
         op = op_of(call.flags, walked)
+        if not self.is_kernel(walked.path):
+            # FUSE or a native subtree of the plan decides; the monitor opens it for
+            # the caller, or holds it first when FUSE would ask a person
+            d = self.engine.decide("file", FileQuery(op, walked.path))
+            if d.decision == "approve" and self.mode != "audit":
+                return Outcome(errno.EACCES, approve=d, op=op, path=walked.path,
+                               **opened)
+            return Outcome(0, op=op, path=walked.path, **opened)
         d = self.engine.decide("file", FileQuery(op, walked.path))
         decision = d.decision
         effective = "allow" if self.mode == "audit" or decision in ("allow", "audit") \
@@ -178,7 +200,8 @@ class KernelOpens:
                      "fields": {"syscall": call.syscall, "flags": call.flags,
                                 "via": "seccomp"}}
         if effective == "allow":
-            return Outcome(0, event)
+            return Outcome(0, event, op=op, path=walked.path, **opened)
         if effective == "approve":
-            return Outcome(errno.EACCES, event, approve=d)
+            return Outcome(errno.EACCES, event, approve=d, op=op, path=walked.path,
+                           **opened)
         return Outcome(errno.EACCES, event)

@@ -25,12 +25,16 @@
  *
  * Kernel subtrees (/proc, /sys, /dev and mounts of kernel types; config flag
  * OF_FLAG_KERNEL): they are never FUSE-mediated, so their opens are decided by the
- * monitor (kernelopen.py). Here every open is then resolved the same way (any flags) and
- * placed: on FUSE (or missing in a FUSE directory) it goes on as above; on a native
- * subtree of the plan it is CONTINUE; in a kernel subtree a read-only open of a file the
- * read rules allow silently is CONTINUE; everything else (other decisions, writes there,
- * procfs's `self`, magic links, unresolvable names, other architectures) is handed to
- * the Python side (of_handle returns 2).
+ * monitor (kernelopen.py), and then no open at all is answered CONTINUE (a racing
+ * thread could rewrite the name into a denied kernel path before the kernel reads it
+ * again): of_handle_kern walks every open's name as the caller, decides kernel-subtree
+ * files with the read/write globs (anything else there: Python), answers a FUSE file's
+ * read with the backing fd as above, and opens everything else itself through the
+ * walked inode (openself.c), FUSE deciding on its own ops for the caller it is told of.
+ * What it cannot place (procfs's `self`, magic links, other architectures, FIFOs that
+ * wait, /dev/tty, creates in kernel subtrees, approvals) goes to Python (returns 2),
+ * which opens through openself.c too. AGENTSH_OPEN_CONTINUE=1 keeps the old
+ * behaviour below (CONTINUE), for comparisons only.
  *
  * Coherence: writes always go through FUSE; the monitor mounts FUSE without the
  * writeback cache when this path is on, so a write is in the backing file when the
@@ -62,6 +66,7 @@
 #include "openfast.h"
 
 #include "native.h"
+#include "openself.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -126,9 +131,8 @@ enum { ROOT_NATIVE = 0, ROOT_FUSE = 1, ROOT_KERNEL = 2 };
 #define NR_OPENAT_I386 295
 #define X32_BIT 0x40000000
 
-#ifndef __O_TMPFILE
-#define __O_TMPFILE 020000000
-#endif
+/* O_TMPFILE's own bit (glibc's __O_TMPFILE includes O_DIRECTORY) */
+#define TMPFILE_BIT 020000000
 /* flags a read-only open may carry and still be answered here */
 #define PASS_FLAGS (O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_LARGEFILE | O_NOFOLLOW | O_NOATIME | \
                     O_DIRECT | O_SYNC | O_DSYNC)
@@ -172,6 +176,8 @@ struct of {
     struct prog wr; /* writes (with OF_FLAG_WRITES): kernel subtrees' write opens */
     /* our own capabilities, restored after each open made as a caller */
     struct __user_cap_data_struct caps[2];
+    struct os_self self; /* the same, for opens made fully as a caller (openself.c) */
+    int open_continue;   /* AGENTSH_OPEN_CONTINUE=1: CONTINUE as before (comparisons) */
     int groups_cleared;
     struct rootc roots_c[NROOTS];
     unsigned nrc, nextrc;
@@ -389,10 +395,12 @@ struct of *of_new(const void *blob, size_t len)
         goto fail;
     /* our own credentials, to come back to after each open made as a caller */
     struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-    if (syscall(SYS_capget, &hdr, o->caps) < 0) {
+    if (syscall(SYS_capget, &hdr, o->caps) < 0 || os_self_init(&o->self) < 0) {
         err = errno;
         goto fail;
     }
+    const char *oc = getenv("AGENTSH_OPEN_CONTINUE");
+    o->open_continue = oc && strcmp(oc, "1") == 0;
     return o;
 nomem:
     err = ENOMEM;
@@ -762,7 +770,7 @@ static int kernel_rule(struct of *o, uint64_t flags, mode_t mode, const char *pa
 {
     *rule = -1;
     *writes = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
-    if ((flags & (O_PATH | __O_TMPFILE)) || S_ISDIR(mode))
+    if ((flags & (O_PATH | TMPFILE_BIT)) || S_ISDIR(mode))
         return RULE_OTHER;
     struct prog *g = *writes ? ((o->flags & OF_FLAG_WRITES) ? &o->wr : NULL)
                              : ((o->flags & OF_FLAG_NORULES) ? NULL : &o->rd);
@@ -772,6 +780,325 @@ static int kernel_rule(struct of *o, uint64_t flags, mode_t mode, const char *pa
     if (*rule < 0)
         return *writes ? RULE_OTHER : RULE_ALLOW;
     return g->rule_kind[*rule];
+}
+
+
+/* The arguments of an x86_64 open-family call. -1: not one this side reads. */
+static int parse_open(const struct seccomp_notif *n, pid_t tid, int *dirfd, uint64_t *pathp,
+                      uint64_t *flags, uint64_t *mode)
+{
+    if (n->data.arch != AUDIT_ARCH_X86_64)
+        return -1;
+    switch (n->data.nr) {
+    case NR_OPEN_X86_64:
+        *dirfd = AT_FDCWD;
+        *pathp = n->data.args[0];
+        *flags = (uint32_t)n->data.args[1];
+        *mode = (uint32_t)n->data.args[2];
+        return 0;
+    case NR_CREAT_X86_64:
+        *dirfd = AT_FDCWD;
+        *pathp = n->data.args[0];
+        *flags = O_CREAT | O_WRONLY | O_TRUNC;
+        *mode = (uint32_t)n->data.args[1];
+        return 0;
+    case NR_OPENAT_X86_64:
+        *dirfd = (int)n->data.args[0];
+        *pathp = n->data.args[1];
+        *flags = (uint32_t)n->data.args[2];
+        *mode = (uint32_t)n->data.args[3];
+        return 0;
+    case NR_OPENAT2: {
+        struct open_how how;
+        if (n->data.args[3] != sizeof how || read_mem(tid, n->data.args[2], &how, sizeof how) < 0 ||
+            how.resolve != 0 || how.flags >> 32)
+            return -1;
+        *dirfd = (int)n->data.args[0];
+        *pathp = n->data.args[1];
+        *flags = how.flags;
+        *mode = how.mode;
+        return 0;
+    }
+    default:
+        return -1;
+    }
+}
+
+/* The name from the container's root: o->pathbuf itself, or o->absbuf built from the
+   caller's cwd or dirfd. NULL when that is not a path of the container. */
+static const char *container_name(struct of *o, int procfd, pid_t tid, int dirfd,
+                                  const char *prefix, size_t rl, long plen)
+{
+    if (o->pathbuf[0] == '/')
+        return o->pathbuf;
+    char pp[64];
+    if (dirfd == AT_FDCWD) {
+        fmt_path(pp, sizeof pp, "", tid, "/cwd");
+    } else if (dirfd >= 0) {
+        char num[24];
+        fmt_path(num, sizeof num, "", dirfd, "");
+        fmt_path(pp, sizeof pp, "", tid, "/fd/");
+        strncat(pp, num, sizeof pp - strlen(pp) - 1);
+    } else {
+        return NULL;
+    }
+    long sl = container_path(o, procfd, pp, prefix, rl, o->absbuf, OF_MAX_PATH + 1);
+    if (sl < 0)
+        return NULL;
+    if (o->absbuf[sl - 1] != '/')
+        o->absbuf[sl++] = '/';
+    memcpy(o->absbuf + sl, o->pathbuf, (size_t)plen + 1);
+    return o->absbuf;
+}
+
+/* Is `abs` missing (ENOENT is the answer)? Its deepest existing ancestor exists and the
+   component below it does not exist at all (not even a dangling symlink). Procfs's
+   `self` is no such case: it exists (for the caller) and is Python's to place. */
+static int name_missing(struct of *o, int rootfd, const char *abs)
+{
+    size_t len = strlen(abs);
+    if (len == 0 || len >= sizeof o->linkbuf)
+        return 0;
+    memcpy(o->linkbuf, abs, len + 1);
+    char *buf = o->linkbuf;
+    for (int level = 0; level < 64; level++) {
+        char *cut = strrchr(buf, '/');
+        if (!cut || cut[1] == '\0')
+            return 0;
+        char child[256];
+        size_t cl = strlen(cut + 1);
+        if (cl >= sizeof child || strcmp(cut + 1, ".") == 0 || strcmp(cut + 1, "..") == 0)
+            return 0;
+        memcpy(child, cut + 1, cl + 1);
+        if (cut == buf)
+            cut[1] = '\0';
+        else
+            *cut = '\0';
+        struct open_how how;
+        memset(&how, 0, sizeof how);
+        how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+        how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+        int dfd = (int)syscall(SYS_openat2, rootfd, buf[0] ? buf : "/", &how, sizeof how);
+        if (dfd < 0) {
+            if (errno != ENOENT || cut == buf)
+                return 0;
+            continue;
+        }
+        struct stat st;
+        int ok = fstatat(dfd, child, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+        close(dfd);
+        return ok;
+    }
+    return 0;
+}
+
+/* Kernel subtrees enforced: every open is answered here with an fd or an errno, never
+   CONTINUE (openself.c says why), or handed to Python (2). */
+static int of_handle_kern(struct of *o, int procfd, int listener,
+                          const struct seccomp_notif *n, struct of_out *out)
+{
+    pid_t tid = (pid_t)n->pid, me = (pid_t)syscall(SYS_gettid);
+    int dirfd, pfd = -1, fd = -EACCES, ret = 0;
+    uint64_t pathp, flags, mode;
+    struct os_creds c;
+    out->log = 0;
+    if (parse_open(n, tid, &dirfd, &pathp, &flags, &mode) < 0)
+        return 2;
+    long plen = read_cstr(tid, pathp, o->pathbuf, OF_MAX_PATH);
+    if (plen <= 0)
+        return 2;
+    const char *prefix;
+    size_t rl;
+    int rootfd = caller_root(o, procfd, tid, &prefix, &rl);
+    if (rootfd < 0)
+        return 2;
+    const char *abs = container_name(o, procfd, tid, dirfd, prefix, rl, plen);
+    if (!abs || os_read_creds(&o->self, procfd, tid, &c) < 0)
+        return 2;
+    os_acting_set(me, tid);
+    /* a read of the caller's own /proc/PID entries: with our rights (a process may read
+       its own entries whatever its dumpable flag; we are another process), checked
+       below to have reached its own entry indeed */
+    int own = os_reads_only(flags) && os_own_proc(abs, c.nstgid);
+    if (!own && os_become(&o->self, &c) < 0) {
+        ret = 2;
+        goto done;
+    }
+    int nofollow = (flags & O_NOFOLLOW) || (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0);
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    for (int i = 0; i < 4; i++) {
+        pfd = (int)syscall(SYS_openat2, rootfd, abs, &how, sizeof how);
+        if (pfd >= 0 || errno != EAGAIN)
+            break;
+    }
+    if (own && pfd >= 0) {
+        char op[64];
+        fmt_path(op, sizeof op, "self/fd/", pfd, "");
+        long ol = container_path(o, procfd, op, prefix, rl, out->path, sizeof out->path);
+        if (ol < 1 || !os_own_proc(out->path, c.nstgid)) {
+            ret = 2; /* it led elsewhere: Python walks it as the caller */
+            goto done;
+        }
+    }
+    if (pfd < 0) {
+        int e = errno;
+        if (e == ENOENT && (flags & O_CREAT) && !(flags & TMPFILE_BIT)) {
+            /* a create: where the directory is decides whose it is */
+            size_t al = strlen(abs);
+            if (al >= sizeof o->linkbuf) {
+                ret = 2;
+                goto done;
+            }
+            memcpy(o->linkbuf, abs, al + 1);
+            char *cut = strrchr(o->linkbuf, '/');
+            if (!cut || !cut[1]) {
+                ret = 2;
+                goto done;
+            }
+            char name[256];
+            if (strlen(cut + 1) >= sizeof name) {
+                fd = -ENAMETOOLONG;
+                goto answer;
+            }
+            strcpy(name, cut + 1);
+            if (cut == o->linkbuf)
+                cut[1] = '\0';
+            else
+                *cut = '\0';
+            how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+            int dfd = (int)syscall(SYS_openat2, rootfd, o->linkbuf, &how, sizeof how);
+            if (dfd < 0) {
+                if (errno == ENOENT && name_missing(o, rootfd, abs)) {
+                    fd = -ENOENT;
+                    goto answer;
+                }
+                if (errno == ELOOP || errno == ENOENT || errno == EAGAIN || errno == EDEADLK) {
+                    ret = 2;
+                    goto done;
+                }
+                fd = -errno;
+                goto answer;
+            }
+            char pp[64];
+            fmt_path(pp, sizeof pp, "self/fd/", dfd, "");
+            long cl = container_path(o, procfd, pp, prefix, rl, out->path, sizeof out->path);
+            const struct root *rt = cl > 0 ? root_of(o, out->path, (size_t)cl) : NULL;
+            if (cl <= 0 || (rt && rt->kind == ROOT_KERNEL)) {
+                close(dfd);
+                ret = 2; /* a create in a kernel subtree: Python decides it */
+                goto done;
+            }
+            fd = os_create_in(dfd, name, flags, mode);
+            close(dfd);
+            if (fd == OS_PYTHON || fd == -EDEADLK) {
+                ret = 2;
+                goto done;
+            }
+            goto answer;
+        }
+        if (e == ENOENT && name_missing(o, rootfd, abs)) {
+            fd = -ENOENT;
+            goto answer;
+        }
+        if (e == ENOENT || e == ELOOP || e == EXDEV || e == EAGAIN || e == EDEADLK) {
+            ret = 2; /* procfs's self, a magic link, a loop: Python walks it */
+            goto done;
+        }
+        fd = -e;
+        goto answer;
+    }
+    struct stat pst;
+    if (fstat(pfd, &pst) < 0) {
+        fd = -errno;
+        goto answer;
+    }
+    char pp[64];
+    fmt_path(pp, sizeof pp, "self/fd/", pfd, "");
+    long cl = container_path(o, procfd, pp, prefix, rl, out->path, sizeof out->path);
+    if (cl < 1) {
+        ret = 2;
+        goto done;
+    }
+    const struct root *rt = root_of(o, out->path, (size_t)cl);
+    if (rt && rt->kind == ROOT_KERNEL) {
+        int krule, writes;
+        int kind = kernel_rule(o, flags, pst.st_mode, out->path, (size_t)cl, &krule, &writes);
+        if (kind != RULE_ALLOW && kind != RULE_AUDIT) {
+            ret = 2;
+            goto done;
+        }
+        if ((o->flags & OF_FLAG_LOG) || kind == RULE_AUDIT) {
+            out->log = 1;
+            out->rule = krule;
+            out->flags = (uint32_t)flags;
+            out->rlen = (uint32_t)cl;
+            out->newfd = writes ? -2 : -1;
+        }
+    } else if (rt && rt->kind == ROOT_FUSE && S_ISREG(pst.st_mode) && pst.st_nlink == 1 &&
+               !(o->flags & OF_FLAG_NORULES) && (flags & O_ACCMODE) == O_RDONLY &&
+               !(flags & ~(uint64_t)(PASS_FLAGS | O_ACCMODE))) {
+        /* the fast read: the backing file itself, when the read rules allow it */
+        int rule = prog_match(&o->rd, out->path, (size_t)cl);
+        int kind = rule < 0 ? RULE_ALLOW : o->rd.rule_kind[rule];
+        const char *rel = out->path + (rt->plen == 1 ? 1 : rt->plen + 1);
+        if ((kind == RULE_ALLOW || kind == RULE_AUDIT) && *rel) {
+            memset(&how, 0, sizeof how);
+            how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY |
+                        (flags & (PASS_FLAGS & ~(uint64_t)O_CLOEXEC));
+            how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+            int bfd = (int)syscall(SYS_openat2, rt->bfd, rel, &how, sizeof how);
+            struct stat bst;
+            if (bfd >= 0 && fstat(bfd, &bst) == 0 && S_ISREG(bst.st_mode) && bst.st_nlink == 1) {
+                fd = bfd;
+                if ((o->flags & OF_FLAG_LOG) || kind == RULE_AUDIT) {
+                    out->log = 1;
+                    out->rule = rule;
+                    out->flags = (uint32_t)flags;
+                    out->rlen = (uint32_t)cl;
+                    out->newfd = 0; /* set below */
+                }
+                goto answer;
+            }
+            if (bfd >= 0)
+                close(bfd);
+        }
+    }
+    fd = os_open_at(procfd, pfd, flags);
+    if (fd == OS_PYTHON || fd == -EDEADLK) { /* EDEADLK: FUSE wants a person's answer */
+        ret = 2;
+        goto done;
+    }
+answer:
+    os_restore(&o->self);
+    os_acting_set(me, 0);
+    if (pfd >= 0)
+        close(pfd);
+    if (fd >= 0) {
+        int newfd = os_send_fd(listener, n->id, fd, flags);
+        close(fd);
+        if (newfd < 0) {
+            out->log = 0;
+            return errno == ENOENT ? -1 : 0;
+        }
+        if (out->log) {
+            if (out->newfd == 0)
+                out->newfd = newfd;
+            read_comm(procfd, tid, out->comm, sizeof out->comm);
+        }
+        return out->log ? 1 : 0;
+    }
+    out->log = 0;
+    return notif_answer(listener, n->id, -fd) < 0 && errno == ENOENT ? -1 : 0;
+done:
+    os_restore(&o->self);
+    os_acting_set(me, 0);
+    if (pfd >= 0)
+        close(pfd);
+    out->log = 0;
+    return ret;
 }
 
 int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif *n,
@@ -785,6 +1112,8 @@ int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif
     struct creds c;
     int kern = o && (o->flags & OF_FLAG_KERNEL);
 
+    if (kern && !o->open_continue)
+        return of_handle_kern(o, procfd, listener, n, out);
     OPROF("start");
     if (!o)
         goto cont;

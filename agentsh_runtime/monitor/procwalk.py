@@ -33,12 +33,14 @@ __all__ = ["Walked", "walk", "caller_ids"]
 class Walked:
     """`path`: the container path the name reaches (None: not a path of the container:
     `object` then says what, e.g. "pipe:[12]" or "outside"). `exists`: the last
-    component exists; `is_dir`: it is a directory."""
+    component exists; `is_dir`: it is a directory. `magic`: when the name ended in a
+    magic link, that link as the monitor can open it (reopening the caller's object)."""
 
     path: str | None
     exists: bool = False
     is_dir: bool = False
     object: str = ""
+    magic: str = ""  # the last component was a magic link: its path for the monitor
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,7 @@ def walk(tid: int, base: str, name: str, follow_last: bool, root: str = "/",
     todo.reverse()  # a stack: the next component last
     last_is_dir = False
     exists = True
+    magic = ""
     while todo:
         comp = todo.pop()
         final = not todo
@@ -144,6 +147,7 @@ def walk(tid: int, base: str, name: str, follow_last: bool, root: str = "/",
             continue
         parent = _join(done)
         cand = _join(done + [comp])
+        magic = ""
         try:
             st = os.lstat(w.host(cand))
         except OSError:
@@ -170,16 +174,19 @@ def walk(tid: int, base: str, name: str, follow_last: bool, root: str = "/",
                 continue
             if in_proc and not _is_proc_root(w.host(parent)):
                 # a magic link: its object, the host's path of it
+                link = w.host(cand) if final else ""
                 if target is None or not target.startswith("/"):
                     if final:
-                        return Walked(None, exists=True, object=target or "unreadable")
+                        return Walked(None, exists=True, object=target or "unreadable",
+                                      magic=link)
                     return Walked(None, object=target or "unreadable")
                 where = w.from_host(target)
                 if where is None:
-                    return Walked(None, exists=True, object="outside")
+                    return Walked(None, exists=True, object="outside", magic=link)
                 done = _parts(where)
                 floor = 0
                 last_is_dir = os.path.isdir(w.host(where))
+                magic = link
                 continue
             if target is None:
                 return Walked(cand, exists=True)
@@ -189,7 +196,7 @@ def walk(tid: int, base: str, name: str, follow_last: bool, root: str = "/",
             continue
         done.append(comp)
         last_is_dir = stat.S_ISDIR(st.st_mode)
-    return Walked(_join(done), exists=exists, is_dir=last_is_dir)
+    return Walked(_join(done), exists=exists, is_dir=last_is_dir, magic=magic)
 
 
 def _is_proc_root(host_dir: str) -> bool:

@@ -24,6 +24,7 @@ import os
 import selectors
 import signal
 import socket
+import threading
 import time
 
 from .. import jsonio
@@ -404,20 +405,43 @@ class Monitor:
 
     def _on_open(self, fd: int, n: seccomp.Notif) -> None:
         """An open the native side did not settle: decided here if it ends in a kernel
-        subtree (kernelopen.py), else the kernel opens it (FUSE or a native subtree)."""
+        subtree (kernelopen.py), else FUSE or a native subtree decides; then the monitor
+        opens it for the caller (openself.c, in a thread: a FIFO may wait), so the kernel
+        never reads the name again. Without the native library: CONTINUE."""
         assert self.kernel is not None
         comm = _comm(n.pid)
         out = self.kernel.decide(n.pid, n.arch, n.nr, tuple(n.args), comm)
         ev = out.event
-        if out.approve is not None and ev is not None:
-            ask = {"pid": n.pid, "comm": comm, "operation": ev["operation"],
-                   "path": ev["path"], "rule": out.approve.rule,
-                   "message": out.approve.message}
-            if self._queue(fd, n, out.approve, ask, lambda: self._respond(fd, n.id, 0)):
+
+        def open_it() -> None:
+            if out.target is None or self.fast is None or _continue_opens():
+                self._respond(fd, n.id)
                 return
-            ev["policy"]["effective_decision"] = "deny"
-            ev["policy"]["message"] = "too many pending approvals"
-        self._respond(fd, n.id, out.error)
+            from .execfast import open_for
+
+            threading.Thread(target=open_for, daemon=True, name="open-for",
+                             args=(fd, n.id, n.pid, out.target, out.host, out.flags,
+                                   out.mode)).start()
+
+        if out.approve is not None:
+            ask = {"pid": n.pid, "comm": comm, "operation": out.op, "path": out.path,
+                   "rule": out.approve.rule, "message": out.approve.message}
+
+            def allowed() -> None:
+                if self.files is not None:
+                    self.files.preapprove(n.pid, out.op, out.path)
+                open_it()
+
+            if self._queue(fd, n, out.approve, ask, allowed):
+                return
+            if ev is not None:
+                ev["policy"]["effective_decision"] = "deny"
+                ev["policy"]["message"] = "too many pending approvals"
+            self._respond(fd, n.id, errno.EACCES)
+        elif out.error:
+            self._respond(fd, n.id, out.error)
+        else:
+            open_it()
         if ev is not None:
             self.events.emit("file_open", **ev)
 
@@ -1099,6 +1123,12 @@ class _FastTarget:
 def _exec_comm(path: str) -> str:
     """The name the kernel gives a program it execs: the path's last part, 15 bytes."""
     return path.rsplit("/", 1)[-1][:15]
+
+
+def _continue_opens() -> bool:
+    """AGENTSH_OPEN_CONTINUE=1: answer opens CONTINUE as before openself.c (for
+    comparison only: a racing thread can then get around a kernel-path deny)."""
+    return os.environ.get("AGENTSH_OPEN_CONTINUE") == "1"
 
 
 def _hung_up(fd: int) -> bool:

@@ -151,3 +151,30 @@ def test_the_32_bit_open_is_decided_too(prt, fbundle, cid):
     out, err = run(prt, fbundle, cid, f"{BIN_DIR}/fops int80 /pub.txt; "
                    f"{BIN_DIR}/fops int80 /proc/self/status")
     assert "ok: public" in out and "ok: Name:" in out, (out, err)
+
+
+FLIP_FROM = {
+    "allowed-proc-read": ("/proc/1/status", ""),
+    "fuse-read": ("/pub.txt", ""),
+    "workspace-read-write": ("/workspace/notes.txt", "rw"),
+    "dev-null-read-write": ("/dev/null", "rw"),
+    "proc-self-read": ("/proc/self/status", ""),
+    "missing-name": ("/tmp/no-such-file", ""),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FLIP_FROM))
+def test_a_racing_thread_never_gets_a_denied_kernel_file(prt, fbundle, cid, case):
+    """A second thread rewrites the name between an allowed one and /proc/1/environ
+    while the first opens it in a loop: the monitor opens what it decided on and hands
+    the fd over (openself.c), so the kernel never reads the rewritten name."""
+    install_programs(fbundle, ["flip"])
+    fbundle.update(env=["AGENT_MARK=hunter2", "PATH=/usr/bin:/bin"])
+    name, mode = FLIP_FROM[case]
+    # reads race to another process's environment, writes to a /proc file the policy
+    # lets the container read but not write
+    target = "/proc/1/oom_score_adj" if mode == "rw" else "/proc/1/environ"
+    out, err = run(prt, fbundle, cid, f"{BIN_DIR}/flip {name} {target} 2000 {mode}")
+    assert "hits=0" in out, (out, err)
+    opens = int(out.split("opens=")[1].split()[0])
+    assert opens > 0 or case == "missing-name", (out, err)

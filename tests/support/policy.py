@@ -652,8 +652,56 @@ int main(int argc, char **argv) {
 }
 """
 
+FLIP_C = r"""
+/* flip A B N [rw]: a second thread rewrites one name buffer between A and B without
+ * pause while the first opens the buffer N times (O_RDONLY, or O_RDWR with "rw");
+ * prints how many opens succeeded, were refused, and how many got B: the fd's path is
+ * B, or what it reads holds AGENT_MARK (the test's environment, in an environ file). */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+static char buf[128];
+static volatile int stop;
+static const char *A, *B;
+static void *flipper(void *x) {
+    (void)x;
+    while (!stop) { strcpy(buf, A); strcpy(buf, B); }
+    return 0;
+}
+int main(int argc, char **argv) {
+    if (argc < 4) return 2;
+    A = argv[1]; B = argv[2];
+    int n = atoi(argv[3]);
+    int flags = argc > 4 && !strcmp(argv[4], "rw") ? O_RDWR : O_RDONLY;
+    strcpy(buf, A);
+    pthread_t t;
+    pthread_create(&t, 0, flipper, 0);
+    int hits = 0, opens = 0, denied = 0;
+    for (int i = 0; i < n; i++) {
+        int fd = open(buf, flags);
+        if (fd < 0) { denied++; continue; }
+        opens++;
+        char r[8192], lp[64], got[256];
+        snprintf(lp, sizeof lp, "/proc/self/fd/%d", fd);
+        ssize_t gl = readlink(lp, got, sizeof got - 1);
+        got[gl > 0 ? gl : 0] = 0;
+        ssize_t k = read(fd, r, sizeof r - 1);
+        if (!strcmp(got, B) || (k > 0 && memmem(r, (size_t)k, "AGENT_MARK", 10))) hits++;
+        close(fd);
+    }
+    stop = 1;
+    pthread_join(t, 0);
+    printf("opens=%d denied=%d hits=%d\n", opens, denied, hits);
+    return 0;
+}
+"""
+
 PROGRAMS = {"openrace": OPENRACE_C, "marker": MARKER_C, "xexec": XEXEC_C, "race": RACE_C,
-            "iouring": IO_URING_C, "fops": FOPS_C}
+            "iouring": IO_URING_C, "fops": FOPS_C, "flip": FLIP_C}
 
 
 def compiled(name: str) -> Path:
