@@ -1101,8 +1101,12 @@ done:
     return ret;
 }
 
-int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif *n,
-              struct of_out *out)
+/* The fast read (a FUSE file answered with its backing fd, under the lesser
+   credentials: cheap to learn, and what they open the caller may open), with the
+   CONTINUE answers of the mode without kernel subtrees. With `fallback`, only the fast
+   read: anything else returns 3 unanswered (of_handle_kern takes it). */
+static int of_fast(struct of *o, int procfd, int listener, const struct seccomp_notif *n,
+                   struct of_out *out, int fallback)
 {
     int pfd = -1, bfd = -1, became = 0;
     uint64_t flags;
@@ -1110,10 +1114,8 @@ int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif
     uint64_t pathp;
     pid_t tid = (pid_t)n->pid;
     struct creds c;
-    int kern = o && (o->flags & OF_FLAG_KERNEL);
+    int kern = !fallback && o && (o->flags & OF_FLAG_KERNEL);
 
-    if (kern && !o->open_continue)
-        return of_handle_kern(o, procfd, listener, n, out);
     OPROF("start");
     if (!o)
         goto cont;
@@ -1339,6 +1341,8 @@ cont:
     if (pfd >= 0)
         close(pfd);
     oprof_reset();
+    if (fallback)
+        return 3;
     return notif_answer(listener, n->id, 0) < 0 && errno == ENOENT ? -1 : 0;
 gone:
     if (bfd >= 0)
@@ -1352,4 +1356,14 @@ done_none:
     close(pfd);
     oprof_reset();
     return 0;
+}
+
+int of_handle(struct of *o, int procfd, int listener, const struct seccomp_notif *n,
+              struct of_out *out)
+{
+    if (o && (o->flags & OF_FLAG_KERNEL) && !o->open_continue) {
+        int r = of_fast(o, procfd, listener, n, out, 1);
+        return r != 3 ? r : of_handle_kern(o, procfd, listener, n, out);
+    }
+    return of_fast(o, procfd, listener, n, out, 0);
 }

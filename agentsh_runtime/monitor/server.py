@@ -417,9 +417,11 @@ class Monitor:
             if out.target is None or self.fast is None or _continue_opens():
                 self._respond(fd, n.id)
                 return
-            from .execfast import open_for
-
-            threading.Thread(target=open_for, daemon=True, name="open-for",
+            if not _OPENERS.acquire(blocking=False):
+                # as many opens waiting (FIFOs) as the monitor lets a container hold
+                self._respond(fd, n.id, errno.EAGAIN)
+                return
+            threading.Thread(target=_open_for, daemon=True, name="open-for",
                              args=(fd, n.id, n.pid, out.target, out.host, out.flags,
                                    out.mode)).start()
 
@@ -1123,6 +1125,18 @@ class _FastTarget:
 def _exec_comm(path: str) -> str:
     """The name the kernel gives a program it execs: the path's last part, 15 bytes."""
     return path.rsplit("/", 1)[-1][:15]
+
+
+_OPENERS = threading.BoundedSemaphore(64)
+
+
+def _open_for(*args) -> None:  # noqa: ANN002 - execfast.open_for's
+    from .execfast import open_for
+
+    try:
+        open_for(*args)
+    finally:
+        _OPENERS.release()
 
 
 def _continue_opens() -> bool:
