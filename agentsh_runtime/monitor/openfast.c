@@ -718,48 +718,6 @@ static int caller_root(struct of *o, int procfd, pid_t tid, const char **prefix,
     return fd;
 }
 
-/* Does `abs` (resolved in rootfd, as the caller) end in a name missing from a FUSE
-   directory? Then the kernel's own walk reaches FUSE there and fails or creates the
-   name through it. The deepest existing ancestor must be on FUSE and the component
-   below it must not exist at all (no dangling symlink that could lead elsewhere). */
-static int missing_in_fuse(struct of *o, int rootfd, const char *abs)
-{
-    size_t len = strlen(abs);
-    if (len == 0 || len >= sizeof o->linkbuf)
-        return 0;
-    memcpy(o->linkbuf, abs, len + 1);
-    char *buf = o->linkbuf;
-    for (int level = 0; level < 16; level++) {
-        char *cut = strrchr(buf, '/');
-        if (!cut || cut[1] == '\0')
-            return 0;
-        char child[256];
-        size_t cl = strlen(cut + 1);
-        if (cl >= sizeof child || strcmp(cut + 1, ".") == 0 || strcmp(cut + 1, "..") == 0)
-            return 0;
-        memcpy(child, cut + 1, cl + 1);
-        if (cut == buf)
-            cut[1] = '\0'; /* the parent is "/" */
-        else
-            *cut = '\0';
-        struct open_how how;
-        memset(&how, 0, sizeof how);
-        how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-        how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-        int dfd = (int)syscall(SYS_openat2, rootfd, buf[0] ? buf : "/", &how, sizeof how);
-        if (dfd < 0) {
-            if (errno != ENOENT || cut == buf)
-                return 0;
-            continue; /* the parent is missing too: look one level up */
-        }
-        struct stat st;
-        int ok = fstat(dfd, &st) == 0 && (uint64_t)st.st_dev == o->fuse_dev &&
-                 fstatat(dfd, child, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
-        close(dfd);
-        return ok;
-    }
-    return 0;
-}
 
 /* The kind of rule the globs give an open of a file in a kernel subtree: a read or a
    write (*writes) of a file, decided by the read or write program (*rule: its index,
@@ -851,10 +809,12 @@ static const char *container_name(struct of *o, int procfd, pid_t tid, int dirfd
     return o->absbuf;
 }
 
-/* Is `abs` missing (ENOENT is the answer)? Its deepest existing ancestor exists and the
-   component below it does not exist at all (not even a dangling symlink). Procfs's
-   `self` is no such case: it exists (for the caller) and is Python's to place. */
-static int name_missing(struct of *o, int rootfd, const char *abs)
+/* Is `abs` missing (ENOENT is the answer)? Its deepest existing ancestor exists (on
+   device `on_dev`, if not 0: a FUSE directory, whose own walk then fails or creates
+   the name) and the component below it does not exist at all (not even a dangling
+   symlink that could lead elsewhere). Procfs's `self` is no such case: it exists (for
+   the caller) and is Python's to place. */
+static int name_missing(struct of *o, int rootfd, const char *abs, uint64_t on_dev)
 {
     size_t len = strlen(abs);
     if (len == 0 || len >= sizeof o->linkbuf)
@@ -885,7 +845,8 @@ static int name_missing(struct of *o, int rootfd, const char *abs)
             continue;
         }
         struct stat st;
-        int ok = fstatat(dfd, child, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+        int ok = (!on_dev || (fstat(dfd, &st) == 0 && (uint64_t)st.st_dev == on_dev)) &&
+                 fstatat(dfd, child, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
         close(dfd);
         return ok;
     }
@@ -971,7 +932,7 @@ static int of_handle_kern(struct of *o, int procfd, int listener,
             how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
             int dfd = (int)syscall(SYS_openat2, rootfd, o->linkbuf, &how, sizeof how);
             if (dfd < 0) {
-                if (errno == ENOENT && name_missing(o, rootfd, abs)) {
+                if (errno == ENOENT && name_missing(o, rootfd, abs, 0)) {
                     fd = -ENOENT;
                     goto answer;
                 }
@@ -999,7 +960,7 @@ static int of_handle_kern(struct of *o, int procfd, int listener,
             }
             goto answer;
         }
-        if (e == ENOENT && name_missing(o, rootfd, abs)) {
+        if (e == ENOENT && name_missing(o, rootfd, abs, 0)) {
             fd = -ENOENT;
             goto answer;
         }
@@ -1204,7 +1165,7 @@ static int of_fast(struct of *o, int procfd, int listener, const struct seccomp_
     if (pfd < 0) {
         /* a missing name: fine if the kernel will be in FUSE when it finds it missing;
            anything else (procfs's self, a magic link, a refused walk) is Python's */
-        if (kern && errno == ENOENT && missing_in_fuse(o, rootfd, abs))
+        if (kern && errno == ENOENT && name_missing(o, rootfd, abs, o->fuse_dev))
             goto cont;
         goto other;
     }
@@ -1289,25 +1250,11 @@ static int of_fast(struct of *o, int procfd, int listener, const struct seccomp_
     uint64_t nid = n->id;
     if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &nid) < 0)
         goto gone;
-    struct seccomp_notif_addfd add;
-    memset(&add, 0, sizeof add);
-    add.id = n->id;
-    add.flags = SECCOMP_ADDFD_FLAG_SEND;
-    add.srcfd = (uint32_t)bfd;
-    add.newfd_flags = (uint32_t)(flags & O_CLOEXEC);
-    int newfd;
-    do {
-        newfd = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
-    } while (newfd < 0 && errno == EINTR);
+    int newfd = os_send_fd(listener, n->id, bfd, flags);
     if (newfd < 0) {
-        int e = errno;
-        if (e == ENOENT)
+        if (errno == ENOENT)
             goto gone;
-        if (e == EMFILE || e == ENFILE) { /* what the open itself would have failed with */
-            notif_answer(listener, n->id, e);
-            goto done_none;
-        }
-        goto cont;
+        goto done_none; /* answered with the error (EMFILE: what the open would say) */
     }
     OPROF("addfd");
     close(bfd);
