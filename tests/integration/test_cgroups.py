@@ -473,8 +473,10 @@ def test_stats_and_devices_match_runc(tmp_path, cg):
                              capture_output=True, timeout=30).stdout
         theirs = json.loads(out)["data"]
         ours = stats.read_stats(theirs_cg)
-        # same shape (runc's omitempty included) and the same slow-moving numbers
-        assert _shape(ours) == _shape(theirs)
+        # same shape (runc's omitempty included) and the same slow-moving numbers; the
+        # throttling counters may leave 0 (omitted) between runc's read and ours
+        differ = _shape(ours) ^ _shape(theirs)
+        assert all(".throttling." in k for k in differ), differ
         assert ours["memory"]["usage"]["limit"] == theirs["memory"]["usage"]["limit"]
         assert ours["memory"]["swap"]["limit"] == theirs["memory"]["swap"]["limit"]
         assert ours["pids"] == theirs["pids"]
