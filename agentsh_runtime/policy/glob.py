@@ -22,7 +22,7 @@ SPECIAL = frozenset("*?[{\\")
 ESCAPE = frozenset("*?[]{}\\,")
 MAX_BRACE_DEPTH = 16
 
-__all__ = ["GlobError", "translate", "literal", "escape", "GlobSet", "Glob"]
+__all__ = ["GlobError", "translate", "scan", "literal", "escape", "GlobSet", "Glob"]
 
 
 class GlobError(ValueError):
@@ -82,41 +82,50 @@ def _one(sep: str | None) -> str:
     return f"(?:[^{excl}\\x80-\\xff]|{_UTF8_TAIL})"
 
 
-def translate(glob: str, sep: str | None) -> str:
-    """The RE2 pattern (Latin-1, to be matched anchored at both ends) for `glob`."""
-    end, out = _seq(glob, 0, sep, 0)
-    if end != len(glob):  # pragma: no cover - _seq consumes everything at depth 0
+def scan(glob: str) -> list[tuple]:
+    """The tokens of `glob`, for every reader of the language (the RE2 translation
+    here, globprog's native programs, the mount plan): ("lit", char), ("star",) a run
+    without the separator, ("dstar",) any run, ("one",) one character but the
+    separator, ("class", negated, ASCII (lo, hi) ranges, non-ASCII chars) (a negated
+    class never matches the separator either), ("alts", [token lists]) for braces."""
+    end, toks = _scan(glob, 0, 0)
+    if end != len(glob):  # pragma: no cover - _scan consumes everything at depth 0
         raise GlobError(f"unexpected {glob[end]!r} at {end}")
-    return out
+    return toks
 
 
-def _seq(g: str, i: int, sep: str | None, depth: int) -> tuple[int, str]:
-    parts: list[str] = []
+def _scan(g: str, i: int, depth: int) -> tuple[int, list[tuple]]:
+    toks: list[tuple] = []
     n = len(g)
     while i < n:
         c = g[i]
         if depth and c in ",}":
-            return i, "".join(parts)
+            return i, toks
         if c == "*":
             j = i
             while j < n and g[j] == "*":
                 j += 1
-            parts.append(_ANY if j - i >= 2 else _nosep_run(sep))
+            toks.append(("dstar",) if j - i >= 2 else ("star",))
             i = j
         elif c == "?":
-            parts.append(_one(sep))
+            toks.append(("one",))
             i += 1
         elif c == "[":
-            i, cls = _class(g, i, sep)
-            parts.append(cls)
+            parsed = parse_class(g, i)
+            if parsed is None:  # an unclosed '[' is itself (as fnmatch has it)
+                toks.append(("lit", "["))
+                i += 1
+            else:
+                i = parsed[0]
+                toks.append(("class", *parsed[1:]))
         elif c == "{":
             if depth >= MAX_BRACE_DEPTH:
                 raise GlobError(f"braces nested deeper than {MAX_BRACE_DEPTH}")
             start = i
             i += 1
-            alts: list[str] = []
+            alts: list[list[tuple]] = []
             while True:
-                i, alt = _seq(g, i, sep, depth + 1)
+                i, alt = _scan(g, i, depth + 1)
                 alts.append(alt)
                 if i >= n:
                     raise GlobError(f"unclosed '{{' at {start}")
@@ -124,16 +133,40 @@ def _seq(g: str, i: int, sep: str | None, depth: int) -> tuple[int, str]:
                     i += 1
                     break
                 i += 1  # ','
-            parts.append("(?:" + "|".join(alts) + ")")
+            toks.append(("alts", alts))
         elif c == "\\":
             if i + 1 >= n:
                 raise GlobError("trailing backslash")
-            parts.append(_lit(g[i + 1]))
+            toks.append(("lit", g[i + 1]))
             i += 2
         else:
-            parts.append(_lit(c))
+            toks.append(("lit", c))
             i += 1
-    return i, "".join(parts)
+    return i, toks
+
+
+def translate(glob: str, sep: str | None) -> str:
+    """The RE2 pattern (Latin-1, to be matched anchored at both ends) for `glob`."""
+    return _regex(scan(glob), sep)
+
+
+def _regex(toks: list[tuple], sep: str | None) -> str:
+    parts: list[str] = []
+    for t in toks:
+        kind = t[0]
+        if kind == "lit":
+            parts.append(_lit(t[1]))
+        elif kind == "star":
+            parts.append(_nosep_run(sep))
+        elif kind == "dstar":
+            parts.append(_ANY)
+        elif kind == "one":
+            parts.append(_one(sep))
+        elif kind == "class":
+            parts.append(_class(*t[1:], sep))
+        else:
+            parts.append("(?:" + "|".join(_regex(alt, sep) for alt in t[1]) + ")")
+    return "".join(parts)
 
 
 def parse_class(g: str, i: int
@@ -190,23 +223,19 @@ def parse_class(g: str, i: int
     return i + 1, neg, ascii_ranges, wide
 
 
-def _class(g: str, i: int, sep: str | None) -> tuple[int, str]:
-    start = i
-    parsed = parse_class(g, i)
-    if parsed is None:
-        return start + 1, _lit("[")  # an unclosed '[' is itself (as fnmatch has it)
-    i, neg, ranges, wide_chars = parsed
+def _class(neg: bool, ranges: list[tuple[str, str]], wide_chars: list[str],
+           sep: str | None) -> str:
     ascii_parts = [_byte(ord(lo)) if lo == hi else f"{_byte(ord(lo))}-{_byte(ord(hi))}"
                    for lo, hi in ranges]
     wide = [_lit(c) for c in wide_chars]
     if neg:
         excl = "".join(ascii_parts) + ("" if sep is None else _byte(ord(sep)))
-        return i, f"(?:[^{excl}\\x80-\\xff]|{_UTF8_TAIL})"
+        return f"(?:[^{excl}\\x80-\\xff]|{_UTF8_TAIL})"
     alts = []
     if ascii_parts:
         alts.append("[" + "".join(ascii_parts) + "]")
     alts.extend(wide)
-    return i, alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+    return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
 
 
 class Glob:

@@ -18,7 +18,7 @@ caller keeps the Python path). Instructions, as openfast.c runs them:
 
 from __future__ import annotations
 
-from .glob import MAX_BRACE_DEPTH, GlobError, parse_class
+from .glob import scan
 
 BYTE, SET, ONE, CONT, STAR, DSTAR, ACCEPT = 1, 2, 3, 4, 5, 6, 7
 MAX_ALTERNATIVES = 256
@@ -44,79 +44,46 @@ def _product(a: Alts, b: Alts) -> Alts:
     return out
 
 
-def _seq(g: str, i: int, depth: int) -> tuple[int, Alts]:
+def _expand(toks: list[tuple]) -> Alts:
+    """glob.scan's tokens as linear alternatives (braces and wide classes multiplied)."""
     alts: Alts = [[]]
-    n = len(g)
-    while i < n:
-        c = g[i]
-        if depth and c in ",}":
-            return i, alts
-        if c == "*":
-            j = i
-            while j < n and g[j] == "*":
-                j += 1
-            part: Alts = [[("dstar",) if j - i >= 2 else ("star",)]]
-            i = j
-        elif c == "?":
+    for t in toks:
+        kind = t[0]
+        if kind == "lit":
+            part: Alts = [[("lit", _utf8(t[1]))]]
+        elif kind in ("star", "dstar"):
+            part = [[t]]
+        elif kind == "one":
             part = [[("one", _ASCII & ~(1 << SEP))]]
-            i += 1
-        elif c == "[":
-            i, part = _class(g, i)
-        elif c == "{":
-            if depth >= MAX_BRACE_DEPTH:
-                raise GlobError(f"braces nested deeper than {MAX_BRACE_DEPTH}")
-            start = i
-            i += 1
+        elif kind == "class":
+            part = _class(*t[1:])
+        else:
             part = []
-            while True:
-                i, alt = _seq(g, i, depth + 1)
-                part.extend(alt)
+            for alt in t[1]:
+                part.extend(_expand(alt))
                 if len(part) > MAX_ALTERNATIVES:
                     raise GlobTooComplex(f"more than {MAX_ALTERNATIVES} alternatives")
-                if i >= n:
-                    raise GlobError(f"unclosed '{{' at {start}")
-                if g[i] == "}":
-                    i += 1
-                    break
-                i += 1  # ','
-        elif c == "\\":
-            if i + 1 >= n:
-                raise GlobError("trailing backslash")
-            part = [[("lit", _utf8(g[i + 1]))]]
-            i += 2
-        else:
-            part = [[("lit", _utf8(c))]]
-            i += 1
         alts = _product(alts, part)
-    return i, alts
+    return alts
 
 
-def _class(g: str, i: int) -> tuple[int, Alts]:
-    start = i
-    parsed = parse_class(g, i)
-    if parsed is None:
-        return start + 1, [[("lit", b"[")]]  # an unclosed '[' is itself
-    i, neg, ranges, wide_chars = parsed
+def _class(neg: bool, ranges: list[tuple[str, str]], wide_chars: list[str]) -> Alts:
     bits = 0
     for lo, hi in ranges:
         for b in range(ord(lo), ord(hi) + 1):
             bits |= 1 << b
-    wide = [_utf8(c) for c in wide_chars]
     if neg:
-        return i, [[("one", _ASCII & ~bits & ~(1 << SEP))]]
+        return [[("one", _ASCII & ~bits & ~(1 << SEP))]]
     alts: Alts = []
     if bits:
         alts.append([("set", bits)])
-    alts.extend([("lit", w)] for w in wide)
-    return i, alts
+    alts.extend([("lit", _utf8(c))] for c in wide_chars)
+    return alts
 
 
 def alternatives(glob: str) -> Alts:
     """`glob` as linear token lists whose union matches what glob.translate matches."""
-    end, alts = _seq(glob, 0, 0)
-    if end != len(glob):  # pragma: no cover - _seq consumes everything at depth 0
-        raise GlobError(f"unexpected {glob[end]!r} at {end}")
-    return alts
+    return _expand(scan(glob))
 
 
 def compile_globs(items: list[tuple[str, int]]) -> tuple[list[tuple[int, int]], list[int]]:

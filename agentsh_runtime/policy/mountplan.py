@@ -74,7 +74,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import model as m
-from .glob import GlobError, _class
+from .glob import GlobError, scan
 from .variables import VariableError, expand
 
 NATIVE, NATIVE_RO, FUSE, KERNEL = "native", "native_ro", "fuse", "kernel"
@@ -308,53 +308,25 @@ def _normalized(p: str) -> bool:
 _STAR, _DSTAR, _ONE, _WILD = ("*",), ("**",), ("?",), ("~",)  # _WILD: may produce "/"
 
 
-def _tokens(g: str, i: int, depth: int) -> tuple[int, list[tuple]]:
-    """Tokens of glob `g` from i, mirroring glob.translate: ("L", char), _STAR, _DSTAR,
-    _ONE (one character, never "/"), _WILD (a class: may be "/"), ("{", [alts])."""
-    toks: list[tuple] = []
-    n = len(g)
-    while i < n:
-        c = g[i]
-        if depth and c in ",}":
-            return i, toks
-        if c == "*":
-            j = i
-            while j < n and g[j] == "*":
-                j += 1
-            toks.append(_DSTAR if j - i >= 2 else _STAR)
-            i = j
-        elif c == "?":
-            toks.append(_ONE)
-            i += 1
-        elif c == "[":
-            end, _ = _class(g, i, "/")
-            if end == i + 1:
-                toks.append(("L", "["))  # unclosed: itself
-            else:  # [!...] never matches "/"; [...] may hold it
-                toks.append(_ONE if g.startswith("[!", i) else _WILD)
-            i = end
-        elif c == "{":
-            i += 1
-            alts: list[list[tuple]] = []
-            while True:
-                i, alt = _tokens(g, i, depth + 1)
-                alts.append(alt)
-                if i >= n:
-                    raise GlobError("unclosed '{'")
-                if g[i] == "}":
-                    i += 1
-                    break
-                i += 1
-            toks.append(("{", alts))
-        elif c == "\\":
-            if i + 1 >= n:
-                raise GlobError("trailing backslash")
-            toks.append(("L", g[i + 1]))
-            i += 2
+def _tokens(toks: list[tuple]) -> list[tuple]:
+    """glob.scan's tokens as the plan reads them: ("L", char), _STAR, _DSTAR, _ONE (one
+    character, never "/": `?` and [!...]), _WILD ([...]: may hold "/"), ("{", [alts])."""
+    out: list[tuple] = []
+    for t in toks:
+        kind = t[0]
+        if kind == "lit":
+            out.append(("L", t[1]))
+        elif kind == "star":
+            out.append(_STAR)
+        elif kind == "dstar":
+            out.append(_DSTAR)
+        elif kind == "one" or (kind == "class" and t[1]):
+            out.append(_ONE)
+        elif kind == "class":
+            out.append(_WILD)
         else:
-            toks.append(("L", c))
-            i += 1
-    return i, toks
+            out.append(("{", [_tokens(alt) for alt in t[1]]))
+    return out
 
 
 def _alternatives(toks: list[tuple]) -> list[list[tuple]] | None:
@@ -417,8 +389,8 @@ def _reach_of(alt: list[tuple]) -> _Reach | None:
 def _reaches(glob: str) -> list[_Reach] | None:
     """The reaches of one (expanded, normalized) glob; None when it matches nothing."""
     try:
-        end, toks = _tokens(glob, 0, 0)
-    except (GlobError, IndexError):
+        toks = _tokens(scan(glob))
+    except GlobError:
         return [_Reach("below", "")]
     alts = _alternatives(toks)
     if alts is None:  # too many alternatives: braces as wildcards (prefix still holds)
