@@ -335,10 +335,11 @@ static void wake(int fd)
 
 /* ---------------------------------- records ------------------------------------ */
 
-static struct qrec *rec_new(uint32_t kind, int listener, const struct seccomp_notif *n,
-                            const struct ident *id, const unsigned char *key, size_t keylen)
+/* A record: the header from the notification, then `resolved` and `key`. */
+static struct qrec *rec_alloc(uint32_t kind, int listener, const struct seccomp_notif *n,
+                              const char *resolved, size_t rlen, const void *key,
+                              size_t keylen)
 {
-    size_t rlen = id ? id->rlen : 0;
     size_t total = sizeof(struct ef_rec_hdr) + rlen + keylen;
     struct qrec *q = malloc(sizeof *q + total);
     if (!q)
@@ -360,20 +361,31 @@ static struct qrec *rec_new(uint32_t kind, int listener, const struct seccomp_no
         for (int i = 0; i < 6; i++)
             h.args[i] = n->data.args[i];
     }
-    if (id) {
-        h.dev = id->dev;
-        h.ino = id->ino;
-        h.mtime_ns = id->mtime_ns;
-        h.ctime_ns = id->ctime_ns;
-        h.size = id->size;
-        h.resolved_len = (uint32_t)rlen;
-    }
+    h.resolved_len = (uint32_t)rlen;
     h.key_len = (uint32_t)keylen;
     memcpy(q->data, &h, sizeof h);
     if (rlen)
-        memcpy(q->data + sizeof h, id->resolved, rlen);
+        memcpy(q->data + sizeof h, resolved, rlen);
     if (keylen)
         memcpy(q->data + sizeof h + rlen, key, keylen);
+    return q;
+}
+
+static struct ef_rec_hdr *rec_hdr(struct qrec *q);
+
+static struct qrec *rec_new(uint32_t kind, int listener, const struct seccomp_notif *n,
+                            const struct ident *id, const unsigned char *key, size_t keylen)
+{
+    struct qrec *q = rec_alloc(kind, listener, n, id ? id->resolved : NULL,
+                               id ? id->rlen : 0, key, keylen);
+    if (q && id) {
+        struct ef_rec_hdr *h = rec_hdr(q);
+        h->dev = id->dev;
+        h->ino = id->ino;
+        h->mtime_ns = id->mtime_ns;
+        h->ctime_ns = id->ctime_ns;
+        h->size = id->size;
+    }
     return q;
 }
 
@@ -582,16 +594,9 @@ static int read_key(struct ef *ef, const struct seccomp_notif *n, int ptrsize)
 /* ppid from /proc/PID/stat (the field after the last ')'), or -1; *threads if asked. */
 static long stat_ppid(struct ef *ef, long pid, long *threads)
 {
-    char path[64], buf[1024];
-    fmt_path(path, sizeof path, "", pid, "/stat");
-    int fd = openat(ef->procfd, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char buf[1024];
+    if (proc_read(ef->procfd, pid, "/stat", buf, sizeof buf) < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
     char *rp = strrchr(buf, ')');
     if (!rp || rp[1] != ' ' || !rp[2] || rp[3] != ' ')
         return -1;
@@ -1060,34 +1065,15 @@ static void handle_open(struct ef *ef, int fd, const struct seccomp_notif *n, ui
     }
     if (r != 1 || !o->log)
         return;
-    size_t clen = strnlen(o->comm, sizeof o->comm);
-    size_t total = sizeof(struct ef_rec_hdr) + o->rlen + clen;
-    struct qrec *q = malloc(sizeof *q + total);
+    struct qrec *q = rec_alloc(EF_FILE_OPEN, fd, n, o->path, o->rlen, o->comm,
+                               strnlen(o->comm, sizeof o->comm));
     if (!q)
         return;
-    q->next = NULL;
-    q->size = total;
-    struct ef_rec_hdr h;
-    memset(&h, 0, sizeof h);
-    h.kind = EF_FILE_OPEN;
-    h.total_size = (uint32_t)total;
-    h.notif_id = n->id;
-    h.pid = n->pid;
-    h.listener_fd = fd;
-    h.arch = n->data.arch;
-    h.nr = n->data.nr;
-    h.ip = n->data.instruction_pointer;
-    for (int i = 0; i < 6; i++)
-        h.args[i] = n->data.args[i];
-    h.tag = o->rule;
-    h.error = o->newfd;
-    h.depth = o->flags;
-    h.latency_ns = now_ns() - t0;
-    h.resolved_len = o->rlen;
-    h.key_len = (uint32_t)clen;
-    memcpy(q->data, &h, sizeof h);
-    memcpy(q->data + sizeof h, o->path, o->rlen);
-    memcpy(q->data + sizeof h + o->rlen, o->comm, clen);
+    struct ef_rec_hdr *h = rec_hdr(q);
+    h->tag = o->rule;
+    h->error = o->newfd;
+    h->depth = o->flags;
+    h->latency_ns = now_ns() - t0;
     pthread_mutex_lock(&ef->mu);
     if (queue_push_locked(ef, q, 0) < 0) {
         ef->dropped++;

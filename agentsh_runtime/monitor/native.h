@@ -3,11 +3,13 @@
 #define AGENTSH_NATIVE_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 /* struct pidfd_info (Linux 6.13+), the first PIDFD_INFO_SIZE_VER0 bytes */
 struct native_pidfd_info {
@@ -56,6 +58,23 @@ static inline int notif_answer(int listener, uint64_t id, int error)
         ret = ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
     } while (ret < 0 && errno == EINTR);
     return ret;
+}
+
+/* The text of /proc/PID/NAME (procfd: an fd of /proc), NUL-terminated in buf: its
+   length, or -1. One read: these files are small and generated whole. */
+static inline long proc_read(int procfd, long pid, const char *name, char *buf, size_t cap)
+{
+    char path[64];
+    fmt_path(path, sizeof path, "", pid, name);
+    int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    return (long)n;
 }
 
 #endif

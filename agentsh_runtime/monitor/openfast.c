@@ -577,19 +577,11 @@ static int read_ids(pid_t tid, struct creds *c)
 
 static void read_comm(int procfd, pid_t tid, char *out, size_t cap)
 {
-    char path[64];
-    fmt_path(path, sizeof path, "", tid, "/comm");
-    out[0] = '\0';
-    int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t n = read(fd, out, cap - 1);
-    close(fd);
+    long n = proc_read(procfd, tid, "/comm", out, cap);
     if (n <= 0)
-        return;
-    if (out[n - 1] == '\n')
-        n--;
-    out[n] = '\0';
+        out[0] = '\0';
+    else if (out[n - 1] == '\n')
+        out[n - 1] = '\0';
 }
 
 /* Become a lesser caller for file-system checks: its fs uid and gid, no supplementary
@@ -1080,37 +1072,9 @@ static int of_fast(struct of *o, int procfd, int listener, const struct seccomp_
     OPROF("start");
     if (!o)
         goto cont;
-    if (n->data.arch != AUDIT_ARCH_X86_64)
+    uint64_t mode;
+    if (parse_open(n, tid, &dirfd, &pathp, &flags, &mode) < 0)
         goto other;
-    switch (n->data.nr) {
-    case NR_OPEN_X86_64:
-        dirfd = AT_FDCWD;
-        pathp = n->data.args[0];
-        flags = (uint32_t)n->data.args[1];
-        break;
-    case NR_CREAT_X86_64:
-        dirfd = AT_FDCWD;
-        pathp = n->data.args[0];
-        flags = O_CREAT | O_WRONLY | O_TRUNC;
-        break;
-    case NR_OPENAT_X86_64:
-        dirfd = (int)n->data.args[0];
-        pathp = n->data.args[1];
-        flags = (uint32_t)n->data.args[2];
-        break;
-    case NR_OPENAT2: {
-        struct open_how how;
-        if (n->data.args[3] != sizeof how || read_mem(tid, n->data.args[2], &how, sizeof how) < 0 ||
-            how.resolve != 0 || how.flags >> 32)
-            goto other;
-        dirfd = (int)n->data.args[0];
-        pathp = n->data.args[1];
-        flags = how.flags;
-        break;
-    }
-    default:
-        goto other;
-    }
     /* the one case answered with an fd: a plain read-only open */
     int fast = !(o->flags & OF_FLAG_NORULES) && (flags & O_ACCMODE) == O_RDONLY &&
                !(flags & ~(uint64_t)(PASS_FLAGS | O_ACCMODE));
@@ -1127,28 +1091,10 @@ static int of_fast(struct of *o, int procfd, int listener, const struct seccomp_
     if (rootfd < 0)
         goto other;
     OPROF("root");
-    /* the path from the container's root */
-    const char *abs = o->pathbuf;
+    const char *abs = container_name(o, procfd, tid, dirfd, prefix, rl, plen);
+    if (!abs)
+        goto other;
     char pp[64];
-    if (o->pathbuf[0] != '/') {
-        if (dirfd == AT_FDCWD) {
-            fmt_path(pp, sizeof pp, "", tid, "/cwd");
-        } else if (dirfd >= 0) {
-            char num[24];
-            fmt_path(num, sizeof num, "", dirfd, "");
-            fmt_path(pp, sizeof pp, "", tid, "/fd/");
-            strncat(pp, num, sizeof pp - strlen(pp) - 1);
-        } else {
-            goto other;
-        }
-        long sl = container_path(o, procfd, pp, prefix, rl, o->absbuf, OF_MAX_PATH + 1);
-        if (sl < 0)
-            goto other;
-        if (o->absbuf[sl - 1] != '/')
-            o->absbuf[sl++] = '/';
-        memcpy(o->absbuf + sl, o->pathbuf, (size_t)plen + 1);
-        abs = o->absbuf;
-    }
     if (read_ids(tid, &c) < 0)
         goto other;
     OPROF("ids");

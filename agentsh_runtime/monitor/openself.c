@@ -63,15 +63,8 @@ static const char *field(const char *text, const char *name)
 int os_read_creds(const struct os_self *s, int procfd, pid_t tid, struct os_creds *c)
 {
     char path[64], buf[8192];
-    fmt_path(path, sizeof path, "", tid, "/status");
-    int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (proc_read(procfd, tid, "/status", buf, sizeof buf) < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
     const char *u = field(buf, "\nUmask:\t"), *uid = field(buf, "\nUid:\t"),
                *gid = field(buf, "\nGid:\t"), *grp = field(buf, "\nGroups:\t"),
                *cap = field(buf, "\nCapEff:\t");
@@ -330,16 +323,9 @@ int ef_acted_for(int caller)
    or NULL (none: ENXIO, as the kernel says). */
 static const char *ctty_path(int procfd, pid_t tid, char *out, size_t cap)
 {
-    char path[64], buf[1024];
-    fmt_path(path, sizeof path, "", tid, "/stat");
-    int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char buf[1024];
+    if (proc_read(procfd, tid, "/stat", buf, sizeof buf) < 0)
         return NULL;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return NULL;
-    buf[n] = '\0';
     char *p = strrchr(buf, ')');
     if (!p)
         return NULL;

@@ -100,6 +100,8 @@ class Monitor:
         self.tracer = ExecTracer()
         self.files = None  # files.FileServer when file_rules need FUSE
         self.kernel = None  # kernelopen.KernelOpens when file_rules reach kernel subtrees
+        # the read and write rules the native open path reports by index (no FUSE server)
+        self._open_rules: tuple[list, list] = ([], [])
         self._batch_at = 0.0  # when the muted host-wide event sockets are read again
         self.fast = None  # execfast.FastExec once the init's listener came
         self._files_blob: bytes | None = None  # the native open path's configuration
@@ -315,9 +317,7 @@ class Monitor:
                 else:
                     from .openfast import open_event
 
-                    self.events.emit("file_open", **open_event(
-                        rec, self.engine.file_globs_for("read")[1],
-                        self.engine.file_globs_for("write")[1]))
+                    self.events.emit("file_open", **open_event(rec, *self._open_rules))
             elif rec.kind == HANDLED:
                 self._on_fast_handled(rec)
             elif rec.kind == SLOW:
@@ -1041,6 +1041,8 @@ class Monitor:
             return self.files.fast_open_config(kernel)
         from .openfast import build_config
 
+        self._open_rules = (self.engine.file_globs_for("read")[1],
+                            self.engine.file_globs_for("write")[1])
         return build_config(self.engine, [], 0, self.engine.policy.audit.log_allowed,
                             kernel)
 
