@@ -34,7 +34,8 @@ if [ -z "$PY" ]; then
 fi
 
 # -- Debian packages -----------------------------------------------------------
-installed=" $(dpkg-query -W -f='${db:Status-Status}=${Package} ' "${PACKAGES[@]}" 2>/dev/null \
+# dpkg-query exits 1 when a package was never known to dpkg: not an error here
+installed=" $( (dpkg-query -W -f='${db:Status-Status}=${Package} ' "${PACKAGES[@]}" 2>/dev/null || true) \
     | tr ' ' '\n' | sed -n 's/^installed=//p' | tr '\n' ' ') "
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -29,13 +29,17 @@ def events(g: GlobalOptions, cid: str, interval: float, once: bool, emit) -> Non
     cg = CgroupSet.from_state(state.data.get("cgroup"))
     ooms = oom_kill_count(cg)
     next_stats = 0.0
-    while state.status() != "stopped":
-        now = time.monotonic()
-        if now >= next_stats:
-            emit(stats_event(state))
-            next_stats = now + interval
+    while True:
+        running = state.status() != "stopped"
+        # counted after the status so a kill that stopped the container is still reported
         count = oom_kill_count(cg)
         if count > ooms:
             emit({"type": "oom", "id": cid, "data": {}})
             ooms = count
+        if not running:
+            return
+        now = time.monotonic()
+        if now >= next_stats:
+            emit(stats_event(state))
+            next_stats = now + interval
         time.sleep(min(0.2, interval))
