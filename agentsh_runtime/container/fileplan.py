@@ -8,6 +8,8 @@ the init, which builds the rootfs as config.json says, finds
 
 - the rootfs itself served by FUSE: `root.path` = `<state dir>/fuse/N`;
 - a volume served by FUSE: that mount's source = `<state dir>/fuse/N`;
+- a kernel mount the plan seals (the policy lets nothing change there but what the
+  monitor decides at the open): `ro` added to its options;
 - a FUSE subtree deeper inside a mount, a native subtree inside a FUSE one (bound back
   from its backing), a read-only subtree: bind mounts inserted right after the mount
   they sit in, parents first.
@@ -54,12 +56,13 @@ def apply(spec, plan, fuse_dir: str, scratch_dir: str) -> FilePlan:  # noqa: ANN
     """Rewrite `spec` (root path and mounts) for `plan` (a policy.mountplan.MountPlan)
     with the FUSE mount at `fuse_dir`; `scratch_dir` holds backings we create."""
     out = FilePlan()
-    layers = plan.layers()
-    if not layers:
-        return out
     by_dest: dict[str, int] = {}
     for i, mnt in enumerate(spec.mounts):
         by_dest[os.path.normpath(mnt.destination)] = i  # the last one wins, as mounted
+    _seal(spec, plan.sealed(), by_dest)
+    layers = plan.layers()
+    if not layers:
+        return out
     root_backing = spec.root_path
     inserts: dict[int, list[Mount]] = {}  # after spec.mounts[i] (-1: before all)
     for layer in layers:
@@ -108,6 +111,16 @@ def apply(spec, plan, fuse_dir: str, scratch_dir: str) -> FilePlan:  # noqa: ANN
             mounts.extend(inserts.get(i, ()))
         spec.mounts = mounts
     return out
+
+
+def _seal(spec, sealed: tuple[str, ...], by_dest: dict[str, int]) -> None:  # noqa: ANN001
+    """The plan's sealed kernel mounts get `ro` (the init mounts a /dev tmpfs read-write
+    and makes it read-only once the device nodes are in, as for config.json's own)."""
+    for path in sealed:
+        i = by_dest.get(path)
+        if i is not None:
+            mnt = spec.mounts[i]
+            mnt.options = [o for o in mnt.options if o != "rw"] + ["ro"]
 
 
 def _bind(source: str, layer, after: int) -> Mount:  # noqa: ANN001

@@ -158,9 +158,12 @@ def _mount_fs(mnt: Mount, opts: mountopts.MountOptions, dest: str,
     copy_fd = -1
     if mnt.type == "tmpfs" and opts.tmpcopyup:
         copy_fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    flags = opts.flags
+    if _is_dev(mnt):
+        flags &= ~m.MS_RDONLY  # the device nodes go in first: finalize_root seals it
     try:
         source = mnt.source or mnt.type
-        m.mount(source, dest, mnt.type or None, opts.flags, opts.data_str)
+        m.mount(source, dest, mnt.type or None, flags, opts.data_str)
         if copy_fd >= 0:
             _copy_up(copy_fd, dest)
     finally:
@@ -343,7 +346,18 @@ def readonly_paths(paths: list[str]) -> None:
         _remount(p, m.MS_BIND | m.MS_RDONLY | m.MS_REC)
 
 
+def _is_dev(mnt: Mount) -> bool:
+    return os.path.normpath(mnt.destination) == "/dev" and not _is_bind(mnt)
+
+
 def finalize_root(spec: Spec) -> None:
+    for mnt in spec.mounts:
+        if not _is_dev(mnt):
+            continue
+        flags = mountopts.parse(mnt.options, f"{mnt.field}.options").flags
+        if flags & m.MS_RDONLY:
+            # as runc: a read-only /dev is made so once its nodes and symlinks are in
+            _remount("/dev", flags & ~m.MS_REC | m.MS_BIND)
     if spec.root_readonly:
         _remount("/", m.MS_BIND | m.MS_RDONLY)
     if spec.linux.rootfs_propagation:

@@ -376,6 +376,9 @@ def plan(path: str, bundle: str, as_json: bool = False, strict: bool = False,
     ro = [e.path for e in result.entries if e.treatment == NATIVE_RO]
     lines.append("read-only binds (denied writes get EROFS, not EACCES): "
                  + (" ".join(ro) if ro else "none"))
+    sealed = result.sealed()
+    lines.append("kernel mounts made read-only (unlink, rename, mkdir, chmod... there get "
+                 "EROFS): " + (" ".join(sealed) if sealed else "none"))
     layers = result.layers()
     lines.append("layers, in order: " + ("; ".join(f"{x.action} {x.path}" for x in layers)
                                          if layers else "none"))

@@ -19,8 +19,14 @@ of the plan governs):
 - `kernel`: `/proc`, `/sys`, `/dev` and everything below them, and every kernel
   filesystem (proc, sysfs, devpts, mqueue, cgroup, ...). Never FUSE-mediated (FUSE cannot
   pass a device open, /proc's magic links or sysfs' semantics through); the monitor
-  decides the opens there at the seccomp notification (monitor/kernelopen.py); the
-  other operations the rules name there are listed as not enforced (warnings).
+  decides the opens there at the seccomp notification (monitor/kernelopen.py). The
+  operations on names (unlink, rename, mkdir, link, symlink, chmod, chown, mknod) never
+  reach the monitor: a writable kernel mount of config.json's where the policy lets none
+  of them (nor, outside the /dev tmpfs, a write or create) through is `sealed`, mounted
+  read-only, so the kernel refuses them with EROFS and no event (the /dev tmpfs after its
+  nodes are in: device nodes stay writable on a read-only mount, and the opens stay the
+  monitor's to decide, with EACCES). Where the policy allows some of them, the others are
+  listed as not enforced (warnings).
 
 **Errno of a denied write (the decision).** POLICY.md: "Denied by a rule: EACCES.
 **Ours**: a subtree the plan makes a native read-only mount answers writes with EROFS;
@@ -88,6 +94,14 @@ KERNEL_TYPES = frozenset(("proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup
 MAX_ALTERNATIVES = 256  # brace expansions beyond this are treated as a wildcard
 _OPS = tuple(sorted(m.FILE_OPS))
 _WRITE_OPS = tuple(op for op in _OPS if op not in m.READ_OPS)
+# Operations on names, not contents: the monitor decides opens in kernel subtrees (and so
+# `write` and `create`), never these; a read-only mount refuses them all (EROFS).
+_NAME_OPS = ("delete", "rmdir", "mkdir", "rename", "link", "symlink", "chmod", "chown",
+             "mknod")
+# Writable kernel mounts a read-only remount keeps working: opens stay the monitor's to
+# decide, device nodes stay writable on a read-only mount (the kernel's read-only check
+# covers regular files, directories and symlinks only).
+_SEALABLE = frozenset(("tmpfs", "sysfs", "cgroup", "cgroup2", "mqueue"))
 _SLASHES = re.compile(r"/{2,}")
 
 __all__ = ["MountPoint", "PlanEntry", "PlanLayer", "MountPlan", "compile_plan",
@@ -150,11 +164,12 @@ class PlanEntry:
     readonly: bool = False  # the mount is read-only in config.json
     kind: str = DIR
     wanted: str = ""  # what the policy needs here (differs for kernel and non-directories)
+    sealed: bool = False  # a writable kernel mount this plan makes read-only (see `_sealable`)
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "treatment": self.treatment, "wanted": self.wanted,
                 "reasons": list(self.reasons), "mount": self.mount, "fstype": self.fstype,
-                "readonly": self.readonly, "kind": self.kind}
+                "readonly": self.readonly, "kind": self.kind, "sealed": self.sealed}
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,9 +269,15 @@ class MountPlan:
             out.append(PlanLayer(e.path, "bind_ro" if ro else "bind", e.mount, ro))
         return tuple(out)
 
+    def sealed(self) -> tuple[str, ...]:
+        """Mount destinations of config.json to mount read-only (kernel mounts where the
+        policy allows no operation the kernel would let through there)."""
+        return tuple(e.path for e in self.entries if e.sealed)
+
     def to_dict(self) -> dict[str, Any]:
         return {"policy": self.policy, "mode": self.mode,
                 "entries": [e.to_dict() for e in self.entries],
+                "sealed": list(self.sealed()),
                 "fuse_roots": list(self.fuse_roots()),
                 "layers": [x.to_dict() for x in self.layers()],
                 "warnings": list(self.warnings)}
@@ -564,6 +585,32 @@ class _Planner:
             hard = deny_names
         return FUSE, self._sorted(hard)
 
+    def allows_change(self, x: str, mnt: MountPoint, directory: bool,
+                      cands: set[str]) -> bool:
+        """Whether a rule can let a name operation (or, outside the /dev tmpfs, a write)
+        through at x or in its region: an allow, approve, redirect, soft_delete or audit
+        decision, or audit mode. A denied one that only wants logging counts as denied:
+        a sealed mount refuses it without an event."""
+        if self.audit_mode:
+            return True
+        ops = _NAME_OPS + (("create",) if mnt.destination == "/dev" else ("write", "create"))
+        for op in ops:
+            srcs = [(self._query(op, x).decision, "")]
+            if directory:
+                srcs += self._below_sources(x, op, cands)
+            if any(d != m.DENY for d, _ in srcs):
+                return True
+        return False
+
+    def _sealable(self, row: dict[str, Any]) -> bool:
+        """A kernel mount of config.json's, read-write, that a read-only remount keeps
+        working: the /dev tmpfs, tmpfs mounts below /dev, sysfs, cgroup, mqueue."""
+        if row["treatment"] != KERNEL or row["path"] != row["mount"] or row["readonly"]:
+            return False
+        if row["fstype"] == "tmpfs":
+            return _at_or_below(row["path"], "/dev")
+        return row["fstype"] in _SEALABLE
+
     def _sorted(self, names: list[str]) -> list[str]:
         big = len(self.order) + 10
         return sorted(set(names), key=lambda s: (self.order.get(s, big), s))
@@ -574,12 +621,16 @@ class _Planner:
         cands = self.candidates()
         cand_set = set(cands)
         rows: list[dict[str, Any]] = []
+        changes: dict[str, bool] = {}  # kernel mount -> the policy lets something change
         for x in cands:
             mnt = self.mount_of(x)
             kind = mnt.kind if x == mnt.destination else DIR
             wanted, reasons = self.classify(x, kind == DIR, cand_set)
             treatment = wanted
             if self.is_kernel(x, mnt):
+                changes[mnt.destination] = (changes.get(mnt.destination, False)
+                                            or self.allows_change(x, mnt, kind == DIR,
+                                                                  cand_set))
                 treatment = KERNEL
                 if wanted == NATIVE or (wanted == NATIVE_RO and mnt.readonly):
                     reasons = []
@@ -608,16 +659,21 @@ class _Planner:
                 if parent["wanted"] != row["wanted"]:
                     parent["wanted"] = _stricter(parent["wanted"], row["wanted"])
         entries = tuple(PlanEntry(r["path"], r["treatment"], tuple(r["reasons"]), r["mount"],
-                                  r["fstype"], r["readonly"], r["kind"], r["wanted"])
+                                  r["fstype"], r["readonly"], r["kind"], r["wanted"],
+                                  self._sealable(r) and not changes.get(r["path"], True))
                         for r in kept)
+        sealed = {e.path for e in entries if e.sealed}
         for e in entries:
             if e.treatment == KERNEL and e.reasons:
                 what = ("a kernel filesystem" if e.fstype in KERNEL_TYPES else
                         "under /proc, /sys or /dev")
+                others = ("made read-only: the other operations fail with EROFS, no event"
+                          if e.mount in sealed or e.readonly else
+                          "other operations not enforced there")
                 self.warnings.append(
                     f"{e.path} ({e.fstype}): {what}, not FUSE-mediated: opens are "
-                    f"decided by the monitor (seccomp), other operations not enforced "
-                    f"there: {', '.join(e.reasons)} (wanted: {e.wanted})")
+                    f"decided by the monitor (seccomp), {others}: "
+                    f"{', '.join(e.reasons)} (wanted: {e.wanted})")
             elif e.kind != DIR and e.treatment != e.wanted:
                 what = "a single file" if e.kind == FILE_KIND else "a socket, FIFO or device"
                 self.warnings.append(

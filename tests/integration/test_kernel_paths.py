@@ -99,6 +99,35 @@ def test_writes_the_policy_does_not_allow_are_denied(prt, fbundle, cid):
     assert ("/dev/shm/f", "create") in got and ("/dev/newnode", "create") in got, got
 
 
+NAME_OPS_IN_DEV = {
+    "delete": "rm -f /dev/null",
+    "rename": "mv /dev/zero /dev/z",
+    "mkdir": "mkdir /dev/d",
+    "symlink": "ln -s /secret/key /dev/k",
+    "hardlink": "ln /dev/full /dev/f2",
+    "chmod": "chmod 777 /dev/null",
+    "chown": "chown 1:1 /dev/zero",
+    "mknod": "mknod /dev/n2 c 1 3",
+    "rename-shm": "mv /dev/shm /dev/s2",
+}
+
+
+def test_names_in_dev_cannot_change(prt, fbundle, cid):
+    """The monitor decides opens in /dev, never unlink, rename, mkdir, chmod...: the plan
+    seals the /dev tmpfs (read-only, the nodes still writable) when the policy lets no
+    such operation through there, so they fail with EROFS (no event: the kernel refuses)."""
+    script = "; ".join(f"{cmd} 2>/dev/null; echo {name}=$?"
+                       for name, cmd in NAME_OPS_IN_DEV.items())
+    out, err = run(prt, fbundle, cid, script + "; echo a > /dev/null; echo write=$?; "
+                   "ls -ld /dev/null /dev/zero /dev/full | cut -c1-10; "
+                   "grep ' /dev ' /proc/self/mounts | cut -d' ' -f4 | cut -d, -f1")
+    got = dict(x.split("=", 1) for x in out.splitlines() if "=" in x)
+    assert {k: v for k, v in got.items() if k != "write" and v == "0"} == {}, (out, err)
+    assert got["write"] == "0", (out, err)
+    lines = [x for x in out.splitlines() if "=" not in x]
+    assert lines == ["crw-rw-rw-"] * 3 + ["ro"], (out, err)
+
+
 def test_audit_mode_lets_it_through_and_logs(prt, fbundle, cid):
     fbundle.update(env=["AGENT_MARK=hunter2", "PATH=/usr/bin:/bin"],
                    annotations={ANN_INLINE: policy_text(file_rules=pf.RULES,

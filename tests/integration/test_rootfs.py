@@ -227,6 +227,19 @@ def test_dev_symlinks(runtime, bundle, cid):
     assert res.stdout.split() == list(links.values())
 
 
+def test_readonly_dev_tmpfs_gets_its_nodes_first(runtime, bundle, cid):
+    # runc mounts a read-only /dev tmpfs read-write and remounts it once the nodes are in
+    for mnt in bundle.config["mounts"]:
+        if mnt["destination"] == "/dev":
+            mnt["options"] = [o for o in mnt["options"] if o != "rw"] + ["ro"]
+    res = run_sh(runtime, bundle, cid,
+                 "echo x > /dev/null; echo n=$?; readlink /dev/stdout; mkdir /dev/d; "
+                 "echo d=$?; grep ' /dev ' /proc/self/mounts | cut -d' ' -f4 | cut -d, -f1",
+                 ok=False)
+    assert res.stdout.split() == ["n=0", "/proc/self/fd/1", "d=1", "ro"], res.stderr
+    assert "Read-only file system" in res.stderr
+
+
 def test_custom_device_node(runtime, bundle, cid):
     bundle.update(devices=[
         {"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3,

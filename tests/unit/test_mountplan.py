@@ -339,7 +339,7 @@ def test_to_dict_round_trip():
     assert doc["fuse_roots"] == ["/s"]
     assert doc["entries"][0] == {"path": "/", "treatment": "native", "wanted": "native",
                                  "reasons": ["allow /**"], "mount": "/", "fstype": "bind",
-                                 "readonly": False, "kind": "dir"}
+                                 "readonly": False, "kind": "dir", "sealed": False}
     assert doc["layers"] == [{"path": "/s", "action": "fuse", "mount": "/", "readonly": False}]
 
 
@@ -504,3 +504,40 @@ def test_cli_plan_bad_input(tmp_path):
     res = runner.invoke(cli, ["policy", "plan", str(undefined), "--bundle", str(bundle)])
     assert res.exit_code == 1 and "file_rules[0].paths[0]" in res.output
     assert "NOPE" in res.output
+
+
+# ---- sealed kernel mounts: name operations the monitor never sees ----------------------
+
+@pytest.mark.parametrize("name,sealed", [("default", ("/dev",)),
+                                         ("strict", ("/dev", "/dev/mqueue"))])
+def test_builtin_policies_seal_the_dev_tmpfs(name, sealed):
+    # /dev/shm (and under default /dev/mqueue): the policies allow everything there; /proc
+    # cannot be sealed (its writes are the monitor's to decide); /sys is read-only already
+    plan = compile_plan(Engine(loads(builtin_text(name)), VARS), PODMAN)
+    assert plan.sealed() == sealed
+    assert plan.entry_for("/dev/null").sealed
+    assert any(w.startswith("/dev (tmpfs)") and "EROFS" in w for w in plan.warnings)
+    assert compile_plan(Engine(loads(builtin_text("allow-all")), VARS), PODMAN).sealed() == ()
+
+
+def test_a_name_operation_the_policy_allows_keeps_the_mount_writable():
+    mounts = [MountPoint("/"), MountPoint("/dev", "tmpfs"), MountPoint("/dev/shm", "tmpfs"),
+              MountPoint("/sys", "sysfs"), MountPoint("/proc", "proc")]
+    base = [allow(["/dev/null"], ("open", "read", "write")), allow(["/**"], READ)]
+    assert plan_of(base, mounts=mounts).sealed() == ("/dev", "/dev/shm", "/sys")
+    # device writes do not keep /dev writable; a create, symlink or delete there does
+    for rule in (allow(["/dev/x"], ("create",)), allow(["/dev/d/**"], ("symlink",)),
+                 allow(["/dev/**"], ("delete",))):
+        assert "/dev" not in plan_of([rule] + base, mounts=mounts).sealed(), rule
+    # below /dev and in sysfs a write of a file keeps the mount writable too
+    got = plan_of([allow(["/dev/shm/**"], ("write",)), allow(["/sys/kernel/x"], ("write",))]
+                  + base, mounts=mounts).sealed()
+    assert got == ("/dev",)
+    # approve is no deny; audit mode blocks nothing
+    assert plan_of([{"name": "ask", "paths": ["/dev/y"], "operations": ["delete"],
+                     "decision": "approve"}] + base, mounts=mounts).sealed() == (
+        "/dev/shm", "/sys")
+    assert plan_of(base, mounts=mounts, mode="audit").sealed() == ()
+    # a read-only mount is left as it is, and a bind mount at /dev is never remounted
+    ro = [MountPoint("/"), MountPoint("/dev", "tmpfs", ("ro",)), MountPoint("/sys", "bind")]
+    assert plan_of(base, mounts=ro).sealed() == ()
