@@ -95,6 +95,12 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
             spec.raw.setdefault("linux", {})["seccomp"] = spec.linux.seccomp
             for warning in policy.warnings:
                 g.log.warning(warning)
+    net_claim = None  # network_rules: the namespace to enforce in ("" its own)
+    if policy is not None:
+        from . import netsetup
+
+        if netsetup.check(spec, policy.engine.policy):
+            net_claim = netsetup.netns_of(spec)
     from ..init.process import unknown_capabilities
 
     for warning in unapplied_fields(spec) + unknown_capabilities(spec.process):
@@ -106,7 +112,13 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
     fifo_fd = -1
     pid = 0
     root_path = spec.root_path  # as config.json says, even when FUSE serves it
+    net_state: dict | None = None
     try:
+        if net_claim:
+            from . import netsetup
+
+            net_state = {"joined": net_claim,
+                         "registry": netsetup.claim(g.root, opts.id, net_claim)}
         fifo = os.path.join(state_dir, st.FIFO)
         os.mkfifo(fifo, 0o622)
         os.chmod(fifo, 0o622)
@@ -189,6 +201,12 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
         }
         if any(spec.hooks.values()):
             data["hooks"] = spec.hooks
+        if policy is not None and net_claim is not None:
+            from . import netsetup
+
+            answer = netsetup.start(monitor[1], pid, net_claim)
+            net_state = dict(net_state or {"joined": ""}, shaped=answer.get("shaped") or [])
+            data["network"] = net_state
         if policy is not None:
             from ..linux.proc import start_time
 
@@ -235,6 +253,10 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
             except OSError:
                 pass
             monitor[1].close()
+        if net_state is not None:
+            from . import netsetup
+
+            _quiet(lambda: netsetup.cleanup(net_state))
         if cgroups is not None:
             # whatever got into the container's cgroups goes with it
             for stray in cgroups.pids():

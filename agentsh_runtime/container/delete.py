@@ -84,6 +84,10 @@ def stop_monitor(state: st.State, timeout: float = 3.0) -> None:
 
 def destroy(g: GlobalOptions, state: st.State) -> None:
     stop_monitor(state)
+    if state.data.get("network"):
+        from .netsetup import cleanup
+
+        cleanup(state.data["network"])
     if os.path.isdir(os.path.join(state.dir, "fuse")):
         # a monitor that died with requests in flight leaves its FUSE connection open:
         # abort it, or the container's processes could not even be killed off it

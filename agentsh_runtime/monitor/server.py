@@ -100,6 +100,7 @@ class Monitor:
         self.tracer = ExecTracer()
         self.files = None  # files.FileServer when file_rules need FUSE
         self.kernel = None  # kernelopen.KernelOpens when file_rules reach kernel subtrees
+        self.net = None  # net.service.NetService: the proxies in the container's netns
         # the read and write rules the native open path reports by index (no FUSE server)
         self._open_rules: tuple[list, list] = ([], [])
         self._batch_at = 0.0  # when the muted host-wide event sockets are read again
@@ -157,6 +158,8 @@ class Monitor:
             self.tracer.close()
             if self.files is not None:
                 self.files.stop()
+            if self.net is not None:
+                self.net.stop()
             if self.fast is not None:
                 self.fast.close()
             self._emit_finished(force=True)
@@ -198,7 +201,9 @@ class Monitor:
                     elif kind == "fast":
                         self._on_fast()
                     elif kind == "file-approvals":
-                        self._on_file_approvals(obj)
+                        self._on_held(self.files)
+                    elif kind == "net-approvals":
+                        self._on_held(self.net)
                     elif kind == "signal":
                         try:
                             os.read(obj, 512)
@@ -959,7 +964,7 @@ class Monitor:
         if not msg and not fds:
             self.sel.unregister(sock)
             sock.close()
-            if not self.listeners:
+            if not self.listeners and not self.init_pid:
                 self.stop = True  # create failed before the container had a filter
             return
         reply = self._listener_message(msg, fds)
@@ -977,6 +982,8 @@ class Monitor:
         info = jsonio.loads(msg.decode().strip() or "{}")
         if info.get("op") == "files" and not fds:
             return dict(self._start_files(info), reply=True)
+        if info.get("op") == "net" and len(fds) == 1:
+            return dict(self._start_net(info, fds[0]), reply=True)
         if self.files is not None and info.get("op") in ("init", "add_listener"):
             self.files.running()  # the container's own process runs next
         if info.get("op") == "init" and not fds:
@@ -1046,11 +1053,49 @@ class Monitor:
         return build_config(self.engine, [], 0, self.engine.policy.audit.log_allowed,
                             kernel)
 
-    def _on_file_approvals(self, fd: int) -> None:
-        """File operations the FUSE thread holds for a person: into the same queue as
-        held execs; the answer goes back to the FUSE thread."""
-        assert self.files is not None
-        for ask in self.files.take_approval_requests():
+    def _start_net(self, info: dict, netns_fd: int) -> dict:
+        """network_rules: the proxies in the init's network namespace, then the chains
+        pointing there (net/service.py, policy/netchain.py)."""
+        from ..linux.iptables import restore
+        from ..policy.netchain import ChainPorts, restore_text
+        from .net.service import NetService, resolvers_of
+
+        pid = int(info.get("pid") or 0)
+        try:
+            resolvers = resolvers_of(pid)
+            self.net = NetService(self.engine, self.mode, self.events, netns_fd, resolvers)
+            ports = self.net.start()
+            rules = self.engine.policy.network_rules
+            inputs = {}
+            for fam in (4, 6):
+                if fam == 6 and not os.path.exists("/proc/net/if_inet6"):
+                    continue  # a kernel without IPv6: nothing to reach that way
+                proxy, dns = ports.get(str(fam)) or (9, 9)  # no listener: refused
+                inputs[fam] = restore_text(rules, fam, ChainPorts(proxy, dns),
+                                           audit=self.mode == "audit")
+            restore(inputs, f"/proc/{pid}/ns/net")
+            shaped = self.net.shape(self.engine.policy.resource_limits.net_bandwidth_mbps)
+        except Exception as e:  # noqa: BLE001 - create reports it and fails
+            self.events.emit("monitor_warning", fields={"message": f"network: {e}"})
+            if self.net is not None:
+                self.net.stop()
+                self.net = None
+            else:
+                os.close(netns_fd)
+            return {"ok": False, "error": f"{type(e).__name__}: {e}"}
+        self.sel.register(self.net.approvals_fd, selectors.EVENT_READ,
+                          ("net-approvals", self.net.approvals_fd))
+        self.events.emit("network_policy_applied", fields={
+            "ports": ports, "resolvers": resolvers, "joined": info.get("joined") or None,
+            "shaped": shaped})
+        return {"ok": True, "ports": ports, "shaped": shaped}
+
+    def _on_held(self, server) -> None:  # noqa: ANN001 - a FileServer or NetService
+        """Operations the FUSE or proxy thread holds for a person: into the same queue
+        as held execs; the answer goes back to that thread."""
+        if server is None:
+            return
+        for ask in server.take_approval_requests():
             if len(self.pending) >= self.max_pending:
                 ask.resolve(False)
                 continue

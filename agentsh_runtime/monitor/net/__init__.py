@@ -1,0 +1,1 @@
+"""network_rules at run time: the proxies in the container's network namespace."""
