@@ -1056,25 +1056,29 @@ class Monitor:
     def _start_net(self, info: dict, netns_fd: int) -> dict:
         """network_rules: the proxies in the init's network namespace, then the chains
         pointing there (net/service.py, policy/netchain.py)."""
-        from ..linux.iptables import restore
         from ..policy.netchain import ChainPorts, restore_text
         from .net.service import NetService, resolvers_of
 
-        pid = int(info.get("pid") or 0)
-        try:
-            resolvers = resolvers_of(pid)
-            self.net = NetService(self.engine, self.mode, self.events, netns_fd, resolvers)
-            ports = self.net.start()
-            rules = self.engine.policy.network_rules
+        rules = self.engine.policy.network_rules
+        audit = self.mode == "audit"
+
+        def chains(ports: dict) -> dict[int, str]:
             inputs = {}
             for fam in (4, 6):
                 if fam == 6 and not os.path.exists("/proc/net/if_inet6"):
                     continue  # a kernel without IPv6: nothing to reach that way
                 proxy, dns = ports.get(str(fam)) or (9, 9)  # no listener: refused
-                inputs[fam] = restore_text(rules, fam, ChainPorts(proxy, dns),
-                                           audit=self.mode == "audit")
-            restore(inputs, f"/proc/{pid}/ns/net")
-            shaped = self.net.shape(self.engine.policy.resource_limits.net_bandwidth_mbps)
+                inputs[fam] = restore_text(rules, fam, ChainPorts(proxy, dns), audit=audit)
+            return inputs
+
+        pid = int(info.get("pid") or 0)
+        try:
+            resolvers = resolvers_of(pid)
+            self.net = NetService(self.engine, self.mode, self.events, netns_fd, resolvers,
+                                  chains,
+                                  self.engine.policy.resource_limits.net_bandwidth_mbps)
+            ports = self.net.start()
+            shaped = self.net.shaped
         except Exception as e:  # noqa: BLE001 - create reports it and fails
             self.events.emit("monitor_warning", fields={"message": f"network: {e}"})
             if self.net is not None:

@@ -77,7 +77,9 @@ class NetAsk:
 
 class NetService:
     def __init__(self, engine: Engine, mode: str, events, netns_fd: int,  # noqa: ANN001
-                 resolvers: list[str]) -> None:
+                 resolvers: list[str], chains=None, mbps: float | None = None) -> None:  # noqa: ANN001
+        """`chains(ports)`: the iptables-restore inputs ({family: text}) to apply in the
+        namespace once the proxies listen; `mbps`: the egress limit to shape."""
         self.engine = engine
         self.mode = mode
         self.events = events
@@ -95,6 +97,11 @@ class NetService:
         self._asks: deque[NetAsk] = deque()
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._socks: list[socket.socket] = []
+        self._chains = chains
+        self._mbps = mbps
+        self.shaped: list[str] = []
+        self._nflog = None
+        self._stopping = False
         self._listen: dict[str, tuple[socket.socket, socket.socket, socket.socket]] = {}
         self.connections = 0
 
@@ -122,7 +129,9 @@ class NetService:
 
     # -- life ------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> dict[str, list[int]]:
-        """Serve; {"4": [proxy port, dns port], "6": [...]} (no "6" without IPv6)."""
+        """Listen, apply the chains and the shaping, then serve (trio comes up after this
+        returns: until then the kernel queues what arrives); {"4": [proxy port, dns
+        port], "6": [...]} (no "6" without IPv6)."""
         self._thread = threading.Thread(target=self._run, name="netproxy", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
@@ -132,6 +141,7 @@ class NetService:
         return self.ports
 
     def stop(self) -> None:
+        self._stopping = True
         if self._cancel is not None and self._token is not None:
             import trio
 
@@ -151,17 +161,6 @@ class NetService:
             except OSError:
                 pass
 
-    def shape(self, mbps: float | None) -> list[str]:
-        """resource_limits.net_bandwidth_mbps: a tbf qdisc on the namespace's interfaces
-        (made from the proxy's thread, which is in that namespace)."""
-        if not mbps:
-            return []
-        import trio
-
-        from ...linux.tc import limit_egress
-
-        return trio.from_thread.run_sync(limit_egress, mbps, trio_token=self._token)
-
     def _run(self) -> None:
         try:
             from ...linux import ns
@@ -171,9 +170,28 @@ class NetService:
             self.netns_fd = -1
             netif.set_up("lo")  # REDIRECT delivers to 127.0.0.1 / ::1
             self._bind()
+            try:
+                from ...linux.nflog import NflogReader
+
+                self._nflog = NflogReader(NFLOG_GROUP)  # before the rules that log to it
+                self._socks.append(self._nflog.sock)
+            except OSError as e:
+                self.events.emit("monitor_warning", fields={
+                    "message": f"no NFLOG ({e.strerror}): kernel-rejected packets get no "
+                               "event"})
+            if self._chains is not None:
+                from ...linux.iptables import restore
+
+                restore(self._chains(self.ports))  # children of this thread: in the netns
+            if self._mbps:
+                from ...linux.tc import limit_egress
+
+                self.shaped = limit_egress(self._mbps)
+            self._ready.set()
             import trio
 
-            trio.run(self._main)
+            if not self._stopping:
+                trio.run(self._main)
         except BaseException as e:  # noqa: BLE001 - reported by start() or as an event
             self._error = e
             if self._ready.is_set():
@@ -224,15 +242,7 @@ class NetService:
         import trio
 
         self._token = trio.lowlevel.current_trio_token()
-        nflog = None
-        try:
-            from ...linux.nflog import NflogReader
-
-            nflog = NflogReader(NFLOG_GROUP)
-            self._socks.append(nflog.sock)
-        except OSError as e:
-            self.events.emit("monitor_warning", fields={
-                "message": f"no NFLOG ({e.strerror}): kernel-rejected packets get no event"})
+        nflog = self._nflog
         with trio.CancelScope() as scope:
             self._cancel = scope
             async with trio.open_nursery() as nursery:
@@ -243,7 +253,8 @@ class NetService:
                 if nflog is not None:
                     nursery.start_soon(self._nflog_loop, nflog)
                 nursery.start_soon(self._flusher)
-                self._ready.set()
+                if self._stopping:
+                    scope.cancel()
 
     async def _flusher(self) -> None:
         import trio
