@@ -127,6 +127,31 @@ def install_cmd(engine: str, config_path: str | None, binary: str | None, policy
     click.echo(f"next: {apply.NEXT_STEPS[engine]}")
 
 
+@cli.group("hook")
+def hook_group() -> None:
+    """OCI hooks for containers another runtime runs (hooks/ has their hooks.d JSON)."""
+
+
+@hook_group.command("network")
+@click.pass_context
+def hook_network(ctx: click.Context) -> None:
+    """createRuntime hook: network_rules from the container's annotations, enforced in its
+    network namespace by a monitor of ours (the container's state JSON on stdin)."""
+    from ..container.nethook import run_network_hook
+    from ..container.options import GlobalOptions
+    from ..container.state import default_root
+    from ..runtimelog import RuntimeLog
+
+    o = ctx.obj
+    g = GlobalOptions(o.get("root") or default_root(), RuntimeLog(o.get("log")),
+                      default_policy=o.get("default_policy"),
+                      admin_config=o.get("admin_config"))
+    try:
+        click.echo(run_network_hook(g, sys.stdin.read()), err=True)
+    except AgentshError as e:
+        raise click.ClickException(str(e)) from None
+
+
 @cli.group("policy")
 def policy_group() -> None:
     """Check, explain, list and plan agentsh policies."""

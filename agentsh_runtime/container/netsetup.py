@@ -74,14 +74,27 @@ def claim(root: str, cid: str, path: str) -> str:
     raise ContainerError(f"network_rules: cannot register {path}", "linux.namespaces")
 
 
-def start(handoff: socket.socket, pid: int, joined: str) -> dict:
+def resolv_conf_of(spec: Spec) -> str:
+    """The host file the container will see as /etc/resolv.conf (before its rootfs is
+    in place: a hook runs then): config.json's bind mount of it, else the rootfs's."""
+    for mnt in reversed(spec.mounts):
+        if os.path.normpath(mnt.destination) == "/etc/resolv.conf" and mnt.source:
+            src = mnt.source
+            return src if src.startswith("/") else os.path.join(spec.bundle, src)
+    return os.path.join(spec.root_path, "etc/resolv.conf")
+
+
+def start(handoff: socket.socket, pid: int, joined: str,
+          resolv_conf: str | None = None) -> dict:
     """Have the monitor serve the proxies in the init's network namespace and install
-    the chains; its answer (ports, resolvers)."""
+    the chains; its answer (ports, resolvers). `resolv_conf`: where to read the
+    container's resolvers (default: its /etc/resolv.conf through /proc/PID/root)."""
     from .. import jsonio
 
     fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        msg = jsonio.dumps({"op": "net", "pid": pid, "joined": joined}) + "\n"
+        msg = jsonio.dumps({"op": "net", "pid": pid, "joined": joined,
+                            "resolv_conf": resolv_conf}) + "\n"
         socket.send_fds(handoff, [msg.encode()], [fd])
     finally:
         os.close(fd)

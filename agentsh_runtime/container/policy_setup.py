@@ -121,7 +121,7 @@ def load_policy_text(text: str, origin: str):  # noqa: ANN201 - a policy.model.P
 class PolicyPlan:
     __slots__ = ("engine", "mode", "name", "text", "events_dir", "extra_events", "notify",
                  "removed_env", "warnings", "admin", "resources", "procs_file", "variables",
-                 "cgroup_paths")
+                 "cgroup_paths", "hook")
 
     def __init__(self) -> None:
         self.engine = None
@@ -138,6 +138,7 @@ class PolicyPlan:
         self.procs_file = ""
         self.variables: dict[str, str] = {}
         self.cgroup_paths: dict[str, str] = {}
+        self.hook = False  # the monitor of `hook network` (another runtime's container)
 
 
 def wants_policy(spec: Spec, default_policy: str | None, admin_path: str | None = None) -> bool:

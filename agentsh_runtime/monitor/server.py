@@ -101,6 +101,7 @@ class Monitor:
         self.files = None  # files.FileServer when file_rules need FUSE
         self.kernel = None  # kernelopen.KernelOpens when file_rules reach kernel subtrees
         self.net = None  # net.service.NetService: the proxies in the container's netns
+        self.net_joined = ""  # its path when the container joined it (it outlives us)
         # the read and write rules the native open path reports by index (no FUSE server)
         self._open_rules: tuple[list, list] = ([], [])
         self._batch_at = 0.0  # when the muted host-wide event sockets are read again
@@ -160,6 +161,14 @@ class Monitor:
                 self.files.stop()
             if self.net is not None:
                 self.net.stop()
+                if self.net_joined and os.path.exists(self.net_joined):
+                    # a namespace that outlives the container (delete does it too; a
+                    # hook's monitor is the only one to)
+                    from ..linux.iptables import restore
+                    from ..policy.netchain import remove_text
+
+                    restore({4: remove_text(), 6: remove_text()},
+                            netns_path=self.net_joined, check=False)
             if self.fast is not None:
                 self.fast.close()
             self._emit_finished(force=True)
@@ -1072,8 +1081,10 @@ class Monitor:
             return inputs
 
         pid = int(info.get("pid") or 0)
+        self.net_joined = str(info.get("joined") or "")
         try:
-            resolvers = resolvers_of(pid)
+            resolvers = resolvers_of(info.get("resolv_conf")
+                                     or f"/proc/{pid}/root/etc/resolv.conf")
             self.net = NetService(self.engine, self.mode, self.events, netns_fd, resolvers,
                                   chains,
                                   self.engine.policy.resource_limits.net_bandwidth_mbps)

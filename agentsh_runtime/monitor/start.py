@@ -58,6 +58,10 @@ def start_monitor(container_id: str, plan, state_dir: str  # noqa: ANN001
                 procs_file=plan.procs_file, cgroup_paths=plan.cgroup_paths,
                 max_pending=plan.admin.max_pending_approvals if plan.admin else 16
                 ).serve(theirs)
+        if plan.hook:
+            import shutil
+
+            shutil.rmtree(state_dir, ignore_errors=True)  # nothing deletes it after us
     except BaseException as e:  # noqa: BLE001 - no stdio left: the events log says why
         try:
             from .events import EventWriter

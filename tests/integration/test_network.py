@@ -371,3 +371,47 @@ def test_events_are_json_with_the_decision(prt, nbundle, cid, lab):
     for e in net_events(prt, cid) + net_events(prt, cid, "net_close"):
         json.dumps(e)
         assert {"decision", "effective_decision", "rule"} <= set(e["policy"])
+
+
+# -- runc users: the createRuntime hook (hooks/agentsh-network.json) ------------------------
+
+def test_runc_with_the_network_hook(prt, nbundle, cid, lab, tmp_path):
+    """runc runs the container; our hook enforces its network_rules in its namespace."""
+    import shutil
+
+    runc = shutil.which("runc")
+    assert runc, "runc is missing (apt-get install runc): the hook is for runc users"
+    hook_root = tmp_path / "hookroot"
+    nbundle.config.setdefault("hooks", {})["createRuntime"] = [{
+        "path": runtime_binary(),
+        "args": ["agentsh-runtime", "--root", str(hook_root), "--admin-config",
+                 str(prt.admin_config), "hook", "network"]}]
+    nbundle.update(args=["sh", "-c", f"{http('web.test')}; {http('evil.test')}; "
+                                     f"{NETC} tcp 169.254.169.254 80; exit 0"])
+    nbundle.write()
+    res = subprocess.run([runc, "--root", str(tmp_path / "runc"), "run", "--bundle",
+                          str(nbundle.path), cid], capture_output=True, text=True, timeout=60)
+    lines = res.stdout.splitlines()
+    assert res.returncode == 0 and len(lines) == 3, (res.stdout, res.stderr)
+    assert lines[0].startswith("connected bytes=") and "host=web.test" in lines[0], lines
+    assert "bytes=0" in lines[1] or "reset" in lines[1], lines
+    assert lines[2] == "connect: Connection refused", lines
+    # the monitor writes them as it leaves, after the container
+    wait_for(lambda: any(e.get("domain") == "evil.test" and
+                         e["effective_action"] == "blocked" for e in net_events(prt, cid)),
+             10, "the denied connection's event")
+    # the hook's monitor leaves with the container, and takes the chains and its state
+    wait_for(lambda: "AGENTSH" not in lab.chains(), 10, "the chains to go")
+    wait_for(lambda: not any(hook_root.glob("hooks/*")), 10, "the hook's state to go")
+
+
+def test_the_hook_refuses_network_capabilities(prt, nbundle, cid, lab, tmp_path):
+    state = json.dumps({"ociVersion": "1.2.0", "id": cid, "pid": os.getpid(),
+                        "bundle": str(nbundle.path), "status": "creating"})
+    nbundle.update(capabilities=["CAP_NET_RAW", "CAP_KILL"])
+    nbundle.write()
+    res = subprocess.run([runtime_binary(), "--root", str(tmp_path / "hr"), "--admin-config",
+                          str(prt.admin_config), "hook", "network"], input=state,
+                         capture_output=True, text=True, timeout=30)
+    assert res.returncode != 0 and "CAP_NET_RAW" in res.stderr, res.stderr
+    assert "AGENTSH" not in lab.chains()

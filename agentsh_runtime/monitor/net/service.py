@@ -622,11 +622,11 @@ class NetService:
                 self._emit("net_connect", ev, d, "deny", None)
 
 
-def resolvers_of(pid: int) -> list[str]:
-    """The nameservers of the container's /etc/resolv.conf, as it sees the file."""
+def resolvers_of(path: str) -> list[str]:
+    """The nameservers of a resolv.conf (the container's, as it sees the file)."""
     out = []
     try:
-        with open(f"/proc/{pid}/root/etc/resolv.conf", errors="replace") as f:
+        with open(path, errors="replace") as f:
             for line in f:
                 parts = line.split()
                 if len(parts) >= 2 and parts[0] == "nameserver" and _is_ip(parts[1]):
