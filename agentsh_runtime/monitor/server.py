@@ -1068,8 +1068,10 @@ class Monitor:
         from ..policy.netchain import ChainPorts, restore_text
         from .net.service import NetService, resolvers_of
 
-        rules = self.engine.policy.network_rules
+        pol = self.engine.policy
+        rules = pol.network_rules
         audit = self.mode == "audit"
+        direct = not pol.audit.log_allowed and not pol.connect_redirects
 
         def chains(ports: dict) -> dict[int, str]:
             inputs = {}
@@ -1077,7 +1079,8 @@ class Monitor:
                 if fam == 6 and not os.path.exists("/proc/net/if_inet6"):
                     continue  # a kernel without IPv6: nothing to reach that way
                 proxy, dns = ports.get(str(fam)) or (9, 9)  # no listener: refused
-                inputs[fam] = restore_text(rules, fam, ChainPorts(proxy, dns), audit=audit)
+                inputs[fam] = restore_text(rules, fam, ChainPorts(proxy, dns), audit=audit,
+                                           direct_allow=direct)
             return inputs
 
         pid = int(info.get("pid") or 0)

@@ -6,7 +6,9 @@ packets (marked) and loopback pass; TCP and UDP to port 53 go to the DNS proxy; 
 rules that need no name, in policy order, up to the first rule with `domains` (from there
 a name may decide, which only the proxy knows): a TCP connection a deny matches first is
 left alone (RETURN: the filter chain rejects it), one any other decision matches first
-goes to the proxy, which decides again and writes the event; when every rule needs no
+goes to the proxy, which decides again and writes the event (a plain allow goes straight
+out instead, at the kernel's speed, when the policy logs no allowed connection and has
+no connect_redirects); when every rule needs no
 name the no-match default (deny) is compiled the same way; every other TCP connection
 goes to the transparent proxy (REDIRECT to 127.0.0.1 or ::1 at the proxy's port; the
 proxy reads the original destination with SO_ORIGINAL_DST).
@@ -16,7 +18,8 @@ filter `AGENTSH` (from OUTPUT, after nat):
 1. the proxy's own packets, replies of connections made to the container, related
    ICMP errors, everything through `lo` (loopback, the container's own addresses) and
    what nat redirected to the proxies (conntrack state DNAT) pass;
-2. the static TCP denies, in the same order: an NFLOG entry (the monitor turns it into
+2. the static TCP decisions, in the same order (a straight-out allow passes); a deny: an
+   NFLOG entry (the monitor turns it into
    the `net_connect` event, named by the rule) and a REJECT with a reset at the SYN, so
    connect() fails at once (ECONNREFUSED). A connection the nat chain left alone was
    matched first by a deny there, so the first deny here is the same rule;
@@ -117,9 +120,11 @@ def _nflog(match: str, prefix: str) -> str:
         f"--nflog-group {NFLOG_GROUP} --nflog-prefix {prefix}") if x)
 
 
-def static_tcp(rules: Iterable[m.NetworkRule], family: int,
-               proxy_port: int) -> tuple[list[str], list[str]]:
-    """(nat lines, filter lines) for the TCP decisions no name can change."""
+def static_tcp(rules: Iterable[m.NetworkRule], family: int, proxy_port: int,
+               direct_allow: bool = False) -> tuple[list[str], list[str]]:
+    """(nat lines, filter lines) for the TCP decisions no name can change.
+    `direct_allow`: a plain allow goes straight out, not through the proxy (nothing to
+    log, nothing to redirect: the kernel's speed)."""
     nat: list[str] = []
     flt: list[str] = []
     to_proxy = f"-j REDIRECT --to-ports {proxy_port}"
@@ -139,6 +144,9 @@ def static_tcp(rules: Iterable[m.NetworkRule], family: int,
                     nat.append(f"-A {CHAIN} {match} -j RETURN")
                     flt.append(_nflog(match, rule_prefix(r.index)))
                     flt.append(f"-A {CHAIN} {match} {_reject(family, True)}")
+                elif r.decision == m.ALLOW and direct_allow:
+                    nat.append(f"-A {CHAIN} {match} -j RETURN")
+                    flt.append(f"-A {CHAIN} {match} -j RETURN")
                 else:
                     nat.append(f"-A {CHAIN} {match} {to_proxy}")
         if nets == [""] and ports == [0]:
@@ -177,12 +185,14 @@ def udp_allowed(rules: Iterable[m.NetworkRule], family: int) -> list[str]:
 
 
 def restore_text(rules: Iterable[m.NetworkRule], family: int, ports: ChainPorts,
-                 audit: bool = False) -> str:
+                 audit: bool = False, direct_allow: bool = False) -> str:
     """`iptables-restore --noflush` (family 4) or `ip6tables-restore --noflush` (6)
-    input installing both chains and their jumps from OUTPUT."""
+    input installing both chains and their jumps from OUTPUT. `direct_allow`: see
+    `static_tcp` (when the policy logs no allowed connection and redirects none)."""
     rules = list(rules)
     mark = f"-m mark --mark {MARK:#x}/0xffffffff -j RETURN"
-    nat_static, flt_static = ([], []) if audit else static_tcp(rules, family, ports.proxy)
+    nat_static, flt_static = ([], []) if audit else static_tcp(rules, family, ports.proxy,
+                                                                direct_allow)
     nat = [
         "*nat",
         f":{CHAIN} - [0:0]",

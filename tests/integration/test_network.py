@@ -415,3 +415,20 @@ def test_the_hook_refuses_network_capabilities(prt, nbundle, cid, lab, tmp_path)
                          capture_output=True, text=True, timeout=30)
     assert res.returncode != 0 and "CAP_NET_RAW" in res.stderr, res.stderr
     assert "AGENTSH" not in lab.chains()
+
+
+def test_a_plain_allow_goes_straight_out_when_nothing_is_logged(prt, nbundle, cid, lab):
+    """An address rule's allow, with no allowed connection to log and no redirect: the
+    kernel lets it out, the proxy never sees it; the rest is still decided."""
+    doc = {"network_rules": [{"name": "lan", "cidrs": [f"{lab.srv_ip}/32"], "ports": [80],
+                              "decision": "allow"}],
+           "command_rules": pf.ALLOW_COMMANDS,
+           "audit": {"log_allowed": False, "log_denied": True}}
+    nbundle.update(annotations={ANN_INLINE: policy_text(**doc)})
+    out = run(prt, nbundle, cid, f"{http(lab.srv_ip)}; {http(lab.srv_ip, port=8080)}")
+    lines = out.splitlines()
+    assert lines[0].startswith("connected bytes=") and "bytes=0" not in lines[0], out
+    assert lines[1] == "connect: Connection refused", out  # the default, in the kernel
+    ev = net_events(prt, cid)
+    assert not by_remote(ev, f"{lab.srv_ip}:80"), ev
+    assert by_remote(ev, f"{lab.srv_ip}:8080")[0]["policy"]["rule"] == "default-deny-network"

@@ -91,3 +91,13 @@ def test_udp_only_by_rules_without_names_in_order():
 def test_remove_text_names_both_tables():
     text = remove_text()
     assert text.count("COMMIT") == 2 and f"-X {CHAIN}" in text and "*nat" in text
+
+
+def test_a_plain_allow_can_skip_the_proxy():
+    rs = rules(rule("lan", "allow", cidrs=["10.0.0.0/8"], ports=[443]),
+               rule("named", "allow", domains=["x.test"]))
+    nat, flt = static_tcp(rs, 4, PORTS.proxy, direct_allow=True)
+    assert nat == [f"-A {CHAIN} -p tcp -d 10.0.0.0/8 --dport 443 -j RETURN"]
+    assert flt == [f"-A {CHAIN} -p tcp -d 10.0.0.0/8 --dport 443 -j RETURN"]
+    text = restore_text(rs, 4, PORTS, direct_allow=True)
+    assert text.index("--dport 443 -j RETURN") < text.index("-j REDIRECT --to-ports 40001")

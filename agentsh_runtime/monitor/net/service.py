@@ -146,6 +146,11 @@ class NetService:
             import trio
 
             try:
+                # what the kernel refused just before the container ended
+                trio.from_thread.run_sync(self._nflog_events, trio_token=self._token)
+            except (RuntimeError, trio.RunFinishedError):
+                pass
+            try:
                 trio.from_thread.run_sync(self._cancel.cancel, trio_token=self._token)
             except (RuntimeError, trio.RunFinishedError):
                 pass
@@ -603,23 +608,29 @@ class NetService:
     async def _nflog_loop(self, reader) -> None:  # noqa: ANN001
         import trio
 
-        rules = self.engine.policy.network_rules
         while True:
             await trio.lowlevel.wait_readable(reader)
-            for p in reader.read():
-                which = parse_prefix(p.prefix)
-                if which is None:
-                    continue
-                if isinstance(which, int) and 0 <= which < len(rules):
-                    r = rules[which]
-                    d = Decision(r.decision, r.name, r.message, kind="network", spec=r)
-                else:
-                    d = Decision(m.DENY, "default-deny-network", None, kind="network")
-                remote = _hostport(p.dst, p.port) if p.port else p.dst
-                ev = {"operation": "connect", "path": remote, "remote": remote,
-                      "domain": None, "fields": {"protocol": p.protocol, "uid": p.uid,
-                                                 "via": "kernel"}}
-                self._emit("net_connect", ev, d, "deny", None)
+            self._nflog_events()
+
+    def _nflog_events(self) -> None:
+        reader = self._nflog
+        if reader is None:
+            return
+        rules = self.engine.policy.network_rules
+        for p in reader.read():
+            which = parse_prefix(p.prefix)
+            if which is None:
+                continue
+            if isinstance(which, int) and 0 <= which < len(rules):
+                r = rules[which]
+                d = Decision(r.decision, r.name, r.message, kind="network", spec=r)
+            else:
+                d = Decision(m.DENY, "default-deny-network", None, kind="network")
+            remote = _hostport(p.dst, p.port) if p.port else p.dst
+            ev = {"operation": "connect", "path": remote, "remote": remote,
+                  "domain": None, "fields": {"protocol": p.protocol, "uid": p.uid,
+                                             "via": "kernel"}}
+            self._emit("net_connect", ev, d, "deny", None)
 
 
 def resolvers_of(path: str) -> list[str]:
