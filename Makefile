@@ -39,7 +39,7 @@ demo: setup
 bench: setup
 	$(VENV)/bin/python bench/lifecycle $(BENCH_ARGS)
 
-.PHONY: bench-engines bench-policy bench-files bench-all
+.PHONY: bench-engines bench-policy bench-files bench-network bench-all
 bench-engines: setup
 	$(VENV)/bin/python bench/engines
 
@@ -49,7 +49,10 @@ bench-policy: setup
 bench-files: setup
 	$(VENV)/bin/python bench/files
 
-bench-all: bench bench-engines bench-policy bench-files
+bench-network: setup
+	$(VENV)/bin/python bench/network
+
+bench-all: bench bench-engines bench-policy bench-files bench-network
 
 .PHONY: conformance
 conformance: setup

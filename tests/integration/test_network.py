@@ -432,3 +432,29 @@ def test_a_plain_allow_goes_straight_out_when_nothing_is_logged(prt, nbundle, ci
     ev = net_events(prt, cid)
     assert not by_remote(ev, f"{lab.srv_ip}:80"), ev
     assert by_remote(ev, f"{lab.srv_ip}:8080")[0]["policy"]["rule"] == "default-deny-network"
+
+
+def test_ways_around_the_chain_are_closed(prt, nbundle, cid, lab):
+    """The proxy's own port straight from inside (no original destination to proxy to),
+    the proxy's mark on one's own socket, and network capabilities asked for in
+    config.json (dropped under a policy): raw and packet sockets."""
+    nbundle.update(capabilities=["CAP_NET_RAW", "CAP_NET_ADMIN", "CAP_KILL"],
+                   args=["sh", "-c", "while [ ! -e /port ]; do sleep 0.05; done; "
+                         f"{NETC} tcp 127.0.0.1 $(cat /port) 'GET / HTTP/1.0\\r\\n\\r\\n'; "
+                         f"{NETC} mark; {NETC} raw; {NETC} packet; "
+                         "grep CapEff /proc/self/status"])
+    assert prt.create(nbundle, cid).returncode == 0
+    applied = wait_for(lambda: [e for e in prt.events(cid)
+                                if e["type"] == "network_policy_applied"], 10, "the ports")
+    (nbundle.rootfs / "port").write_text(str(applied[0]["fields"]["ports"]["4"][0]))
+    assert prt.start(cid).returncode == 0
+    prt.wait_status(cid, "stopped", 30)
+    out, err = prt.output(nbundle, cid)
+    assert prt.delete(cid).returncode == 0
+    lines = out.splitlines()
+    assert "bytes=0" in lines[0] or "reset" in lines[0], (out, err)
+    assert lines[1] == "mark: Operation not permitted", (out, err)
+    assert lines[2] == "raw socket: Operation not permitted", (out, err)
+    assert lines[3] == "packet socket: Operation not permitted", (out, err)
+    caps = int(lines[4].split()[1], 16)
+    assert not caps & ((1 << 12) | (1 << 13)), lines[4]  # CAP_NET_ADMIN, CAP_NET_RAW

@@ -42,6 +42,7 @@ NETC_C = r"""
    udp IP PORT                  one datagram, wait 1 s for the echo
    icmp IP                      an echo request from a ping socket
    raw | packet                 open a raw IP / AF_PACKET socket
+   mark                         set SO_MARK to the proxy's mark on a socket
    Prints one line: what happened. */
 
 static uint64_t fnv = 1469598103934665603ULL;
@@ -233,6 +234,15 @@ int main(int argc, char **argv) {
         struct pollfd p = {s, POLLIN, 0};
         if (poll(&p, 1, 1000) <= 0) { printf("icmp: no reply\n"); return 1; }
         printf("icmp reply\n");
+        return 0;
+    }
+    if (!strcmp(m, "mark")) {  /* the proxy's mark on our own socket */
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        unsigned mark = 0x41475348;
+        if (setsockopt(s, SOL_SOCKET, SO_MARK, &mark, sizeof mark))
+            printf("mark: %s\n", strerror(errno));
+        else
+            printf("mark set\n");
         return 0;
     }
     if (!strcmp(m, "raw")) {

@@ -206,33 +206,36 @@ class NetService:
 
     def _bind(self) -> None:
         for fam, host in (("4", "127.0.0.1"), ("6", "::1")):
-            af = socket.AF_INET if fam == "4" else socket.AF_INET6
             try:
-                tcp = self._sock(af, socket.SOCK_STREAM)
+                self._bind_family(fam, host)
             except OSError:
                 if fam == "6":
-                    continue  # no IPv6 in this namespace: its chain rejects all
+                    continue  # IPv6 off in this namespace (no ::1): its chain rejects all
                 raise
-            tcp.bind((host, 0))
-            tcp.listen(1024)
-            for _ in range(20):
-                udp = self._sock(af, socket.SOCK_DGRAM)
-                udp.bind((host, 0))
-                dns_port = udp.getsockname()[1]
-                dtcp = self._sock(af, socket.SOCK_STREAM)
-                try:
-                    dtcp.bind((host, dns_port))
-                    break
-                except OSError:
-                    self._socks.remove(udp)
-                    self._socks.remove(dtcp)
-                    udp.close()
-                    dtcp.close()
-            else:
-                raise OSError(errno.EADDRINUSE, "no free port pair for the DNS proxy")
-            dtcp.listen(128)
-            self._listen[fam] = (tcp, udp, dtcp)
-            self.ports[fam] = [tcp.getsockname()[1], dns_port]
+
+    def _bind_family(self, fam: str, host: str) -> None:
+        af = socket.AF_INET if fam == "4" else socket.AF_INET6
+        tcp = self._sock(af, socket.SOCK_STREAM)
+        tcp.bind((host, 0))
+        tcp.listen(1024)
+        for _ in range(20):
+            udp = self._sock(af, socket.SOCK_DGRAM)
+            udp.bind((host, 0))
+            dns_port = udp.getsockname()[1]
+            dtcp = self._sock(af, socket.SOCK_STREAM)
+            try:
+                dtcp.bind((host, dns_port))
+                break
+            except OSError:
+                self._socks.remove(udp)
+                self._socks.remove(dtcp)
+                udp.close()
+                dtcp.close()
+        else:
+            raise OSError(errno.EADDRINUSE, "no free port pair for the DNS proxy")
+        dtcp.listen(128)
+        self._listen[fam] = (tcp, udp, dtcp)
+        self.ports[fam] = [tcp.getsockname()[1], dns_port]
 
     def _sock(self, af: int, kind: int) -> socket.socket:
         s = socket.socket(af, kind | socket.SOCK_CLOEXEC)
