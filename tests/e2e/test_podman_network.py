@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.podman import DEFAULT_RUNTIME, IMAGE, Podman
+from tests.e2e.podman import DEFAULT_RUNTIME, IMAGE, STATE_ROOTS, Podman
 from tests.e2e.test_podman_policy import PolicyPodman, podman_annotation
 from tests.support.bundle import is_runc
 from tests.support.netlab import NetLab
@@ -47,6 +47,7 @@ HOOK_TEMPLATE = REPO_ROOT / "hooks" / "agentsh-network.json"
 NAMES = {"web.test": "v4", "evil.test": "v4"}
 NETC = "/usr/local/bin/netc"
 CHAINS_GRACE = 10.0  # seconds for a monitor to take its chains with it
+RUNC_ROOT = STATE_ROOTS["runc"]  # podman passes runc no --root
 
 
 def net_policy() -> str:
@@ -122,25 +123,32 @@ def check_events(events_dir: Path, cid: str, lab: NetLab) -> None:
     writes in batches, and as it leaves: wait for them)."""
     web = f"{lab.srv_ip}:80"
     port = f"{lab.srv_ip}:8080"
+    wanted = {
+        "web.test:80 (allowed by the proxy)":
+            lambda e: e.get("remote") == web and e.get("domain") == "web.test",
+        "evil.test:80 (reset by the proxy)":
+            lambda e: e.get("remote") == web and e.get("domain") == "evil.test",
+        f"{port} (refused by the kernel, an NFLOG entry)":
+            lambda e: e.get("remote") == port,
+    }
 
-    def complete() -> bool:
+    def missing() -> list[str]:
         ev = net_connects(events_dir, cid)
-        return (any(e.get("remote") == web and e.get("domain") == "web.test" for e in ev)
-                and any(e.get("remote") == web and e.get("domain") == "evil.test"
-                        for e in ev)
-                and any(e.get("remote") == port for e in ev))
+        return [what for what, pred in wanted.items() if not any(pred(e) for e in ev)]
 
-    f = events_dir / f"{cid}.jsonl"
-    try:
-        wait_for(complete, 15, f"the net_connect events in {f}")
-    except AssertionError as e:
-        shown = "\n".join(json.dumps(x) for x in read_events(events_dir, cid)[-30:])
-        raise AssertionError(f"{e}; last events:\n{shown}") from None
+    deadline = time.monotonic() + 10
+    while missing() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if missing():
+        f = events_dir / f"{cid}.jsonl"
+        shown = "\n".join(json.dumps(x) for x in net_connects(events_dir, cid))
+        raise AssertionError(f"no net_connect event in {f} for: {', '.join(missing())}; "
+                             f"the net_connect events there:\n{shown}")
     ev = net_connects(events_dir, cid)
-    allowed = [e for e in ev if e.get("remote") == web and e.get("domain") == "web.test"]
+    allowed = [e for e in ev if wanted["web.test:80 (allowed by the proxy)"](e)]
     assert allowed[0]["policy"]["rule"] == "web", allowed
     assert allowed[0]["effective_action"] == "allowed", allowed
-    evil = [e for e in ev if e.get("remote") == web and e.get("domain") == "evil.test"]
+    evil = [e for e in ev if wanted["evil.test:80 (reset by the proxy)"](e)]
     assert evil[0]["policy"]["rule"] == "evil", evil
     assert evil[0]["effective_action"] == "blocked", evil
     refused = [e for e in ev if e.get("remote") == port]
@@ -218,8 +226,9 @@ def test_network_rules_with_agentsh_runtime(engine: Podman, tmp_path: Path, lab:
     check_outputs(cp)
     assert cid, "podman wrote no container id"
     assert engine.container_ids() == [], "podman run --rm left the container"
-    # delete (podman run --rm) took the chains out of the namespace, which outlives it
-    wait_no_chains(lab)
+    # delete (podman run --rm, done when podman returns) took the chains out of the
+    # namespace, which outlives the container
+    assert no_chains(lab), f"chains left after podman run --rm:\n{lab.chains()}"
     assert (ppm.events_dir / f"{cid}.jsonl").exists(), \
         f"no events in {ppm.events_dir}: was --runtime-flag admin-config passed?"
     check_events(ppm.events_dir, cid, lab)
@@ -282,6 +291,7 @@ def test_network_rules_with_runc_and_the_hook(hpm: HookedPodman, lab: NetLab,
     wait_no_chains(lab)
     wait_for(lambda: not hpm.hook_states(), CHAINS_GRACE,
              f"the hook's state under {hpm.hook_root}/hooks to go")
+    assert not (RUNC_ROOT / cid).exists(), f"runc's state left: {RUNC_ROOT / cid}"
     check_events(hpm.events_dir, cid, lab)
 
 
@@ -299,3 +309,5 @@ def test_the_hook_refuses_podmans_default_net_raw(hpm: HookedPodman, lab: NetLab
     assert not hpm.hook_states(), hpm.hook_states()
     assert not read_events(hpm.events_dir, cid or "none"), "the refused hook wrote events"
     assert hpm.pm.container_ids() == [], "the failed container was left"
+    if cid:
+        assert not (RUNC_ROOT / cid).exists(), f"runc's state left: {RUNC_ROOT / cid}"

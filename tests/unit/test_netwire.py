@@ -111,3 +111,26 @@ def test_name_map_expiry():
     assert nm.names("10.0.0.1", now=100.0 + MIN_TTL + 1) == ["b.test"]
     assert nm.names("10.0.0.2", now=1101.0) == []
     assert nm.names("10.9.9.9") == []
+
+
+def test_nflog_packet_parsing():
+    """An NFLOG packet message body: nfgenmsg, then attributes (prefix, uid, payload)."""
+    import socket as s
+
+    from agentsh_runtime.linux import nflog
+
+    def attr(t: int, v: bytes) -> bytes:
+        raw = struct.pack("=HH", 4 + len(v), t) + v
+        return raw + b"\0" * (-len(raw) % 4)
+
+    ip = bytes([0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0]) + s.inet_aton("10.0.0.1") + \
+        s.inet_aton("169.254.169.254") + struct.pack("!HH", 40000, 8080) + bytes(16)
+    body = struct.pack("=BBH", s.AF_INET, 0, 0) + attr(10, b"agentsh:r3\0") + \
+        attr(11, struct.pack("!I", 1000)) + attr(9, ip)
+    got = nflog._packet(body)
+    assert got == nflog.Logged("agentsh:r3", 4, "tcp", "169.254.169.254", 8080, 1000)
+    v6 = bytes([0x60, 0, 0, 0, 0, 8, 17, 64]) + bytes(15) + b"\1" + \
+        s.inet_pton(s.AF_INET6, "fd00::2") + struct.pack("!HH", 5353, 7) + bytes(4)
+    got6 = nflog._packet(struct.pack("=BBH", s.AF_INET6, 0, 0) + attr(9, v6))
+    assert (got6.family, got6.protocol, got6.dst, got6.port) == (6, "udp", "fd00::2", 7)
+    assert nflog._packet(b"\2\0") is None
