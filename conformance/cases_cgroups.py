@@ -161,8 +161,9 @@ def cpuset(ctx: Ctx) -> None:
       "blockIO.weight MUST be set", "config-linux.md#block-io")
 def blkio_weight(ctx: Ctx) -> None:
     m1, m2 = cgroup_mounts()
-    roots = [Path(m1["blkio"]) / n for n in ("blkio.weight", "blkio.bfq.weight")
-             if "blkio" in m1] + [Path(m2) / n for n in ("io.bfq.weight", "io.weight") if m2]
+    roots = [Path(m1["blkio"][1]) / n for n in ("blkio.weight", "blkio.bfq.weight")
+             if "blkio" in m1] + [Path(m2[1]) / n for n in ("io.bfq.weight", "io.weight")
+                                  if m2]
     if not any(p.exists() or any(p.parent.glob(f"*/{p.name}")) for p in roots):
         # no I/O scheduler with weights (CFQ, BFQ) on the disks: runc fails too
         raise NotApplicable("no blkio/io weight file (no CFQ/BFQ) on this host")

@@ -146,16 +146,18 @@ class NetService:
             import trio
 
             try:
-                # what the kernel refused just before the container ended
-                trio.from_thread.run_sync(self._nflog_events, trio_token=self._token)
-            except (RuntimeError, trio.RunFinishedError):
-                pass
-            try:
                 trio.from_thread.run_sync(self._cancel.cancel, trio_token=self._token)
             except (RuntimeError, trio.RunFinishedError):
                 pass
         if self._thread is not None:
             self._thread.join(2.0)
+        if self._thread is None or not self._thread.is_alive():
+            # what the kernel refused last, read here once the loop is gone (it may not
+            # have come up at all for a container that ended that fast)
+            try:
+                self._nflog_events()
+            except OSError:
+                pass
         while self._asks:
             self._asks.popleft().answer = False
         for s in self._socks:
