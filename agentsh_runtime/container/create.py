@@ -114,11 +114,6 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
     root_path = spec.root_path  # as config.json says, even when FUSE serves it
     net_state: dict | None = None
     try:
-        if net_claim:
-            from . import netsetup
-
-            net_state = {"joined": net_claim,
-                         "registry": netsetup.claim(g.root, opts.id, net_claim)}
         fifo = os.path.join(state_dir, st.FIFO)
         os.mkfifo(fifo, 0o622)
         os.chmod(fifo, 0o622)
@@ -204,8 +199,15 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
         if policy is not None and net_claim is not None:
             from . import netsetup
 
+            net_state = {"joined": net_claim}
+            if net_claim:
+                from ..linux.proc import cgroup2_of
+
+                net_state["registry"] = netsetup.claim(g.root, opts.id, net_claim,
+                                                       cgroup2_of(pid))
             answer = netsetup.start(monitor[1], pid, net_claim)
-            net_state = dict(net_state or {"joined": ""}, shaped=answer.get("shaped") or [])
+            net_state.update(shaped=answer.get("shaped") or [], chain=answer.get("chain"),
+                             cgroup=answer.get("cgroup"))
             data["network"] = net_state
         if policy is not None:
             from ..linux.proc import start_time

@@ -3,9 +3,12 @@ monitor's proxies and chains in it, and what is left to remove afterwards.
 
 - own namespace (the init makes it): the monitor installs the chains in it after the
   init exists; they go with the namespace.
-- joined by path (podman, CNI, a pod): the same, and `delete` removes the chains,
-  since the namespace outlives the container. One enforcing container per namespace:
-  a registry entry under the runtime root (`netns/DEV-INO`) refuses a second one.
+- joined by path (podman, CNI, a pod): the same, with chains of the container's own
+  that only the processes of its cgroup (v2) jump to, so containers sharing the
+  namespace each meet their own policy and monitor; `delete` removes them, since the
+  namespace outlives the container. A registry under the runtime root
+  (`netns/DEV-INO/ID`, holding the cgroup) refuses a second container when either has
+  no cgroup v2 path of its own to tell them apart.
 - the host's (no network namespace): refused when the policy has network rules, since
   enforcing would change the host's own rules.
 """
@@ -43,35 +46,44 @@ def check(spec: Spec, policy) -> bool:  # noqa: ANN001 - a policy.model.Policy
     return True
 
 
-def _registry_entry(root: str, path: str) -> str:
+def _registry_dir(root: str, path: str) -> str:
     st = os.stat(path)
     return os.path.join(root, REGISTRY, f"{st.st_dev:x}-{st.st_ino:x}")
 
 
-def claim(root: str, cid: str, path: str) -> str:
-    """Register container `cid` as the one enforcing in the namespace at `path`."""
-    entry = _registry_entry(root, path)
-    os.makedirs(os.path.dirname(entry), 0o700, exist_ok=True)
-    for _ in range(2):
-        try:
-            fd = os.open(entry, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        except FileExistsError:
-            try:
-                with open(entry) as f:
-                    owner = f.read().strip()
-            except FileNotFoundError:
-                continue
-            if owner and owner != cid and os.path.isdir(os.path.join(root, owner)):
-                raise ContainerError(
-                    f"network_rules: the network namespace {path} is already enforced by "
-                    f"container {owner}; sharing one between policy containers is not "
-                    "supported", "linux.namespaces") from None
-            os.unlink(entry)  # its container is gone: a stale entry
+def claim(root: str, cid: str, path: str, cgroup: str | None) -> str:
+    """Register container `cid` (processes in cgroup v2 `cgroup`) as enforcing in the
+    namespace at `path`; refused when it cannot be told apart from one already there."""
+    d = _registry_dir(root, path)
+    os.makedirs(d, 0o700, exist_ok=True)
+    mine = cgroup or ""
+    for other in os.listdir(d):
+        if other == cid:
             continue
-        with os.fdopen(fd, "w") as f:
-            f.write(cid)
-        return entry
-    raise ContainerError(f"network_rules: cannot register {path}", "linux.namespaces")
+        if not os.path.isdir(os.path.join(root, other)):
+            _unlink(os.path.join(d, other))  # its container is gone: a stale entry
+            continue
+        try:
+            with open(os.path.join(d, other)) as f:
+                theirs = f.read().strip()
+        except FileNotFoundError:
+            continue
+        if not mine or not theirs or mine == theirs:
+            raise ContainerError(
+                f"network_rules: the network namespace {path} is already enforced by "
+                f"container {other}, and without a cgroup v2 path of each their own the "
+                "two cannot be told apart", "linux.namespaces")
+    entry = os.path.join(d, cid)
+    with open(entry, "w") as f:
+        f.write(mine)
+    return entry
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def resolv_conf_of(spec: Spec) -> str:
@@ -119,19 +131,21 @@ def cleanup(net: dict | None) -> None:
     if not net:
         return
     path = net.get("joined") or ""
-    if path and os.path.exists(path):
+    if path and os.path.exists(path) and net.get("chain"):
         import subprocess
 
         from ..linux.iptables import restore
-        from ..policy.netchain import remove_text
+        from ..policy.netchain import Scope, remove_text
 
-        restore({4: remove_text(), 6: remove_text()}, netns_path=path, check=False)
+        text = remove_text(Scope(net["chain"], cgroup=net.get("cgroup")))
+        restore({4: text, 6: text}, netns_path=path, check=False)
         for dev in net.get("shaped") or ():
             subprocess.run(["nsenter", f"--net={path}", "--", "tc", "qdisc", "del", "dev",
                             dev, "root"], capture_output=True, timeout=10)
     entry = net.get("registry")
     if entry:
+        _unlink(entry)
         try:
-            os.unlink(entry)
-        except FileNotFoundError:
-            pass
+            os.rmdir(os.path.dirname(entry))
+        except OSError:
+            pass  # others still enforce there

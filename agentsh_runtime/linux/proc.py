@@ -115,3 +115,13 @@ def session_of(pid: int) -> int | None:
 def pgid_of(pid: int) -> int | None:
     fields = stat_fields(pid)
     return None if fields is None else int(fields[2])
+
+
+def cgroup2_of(pid: int) -> str | None:
+    """The process's cgroup v2 path (on hybrid hosts too); None without one of its own."""
+    raw = read_small(f"/proc/{pid}/cgroup")
+    for line in (raw or b"").decode(errors="replace").splitlines():
+        if line.startswith("0::"):
+            path = line[3:].strip()
+            return path if path and path != "/" else None
+    return None

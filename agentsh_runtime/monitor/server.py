@@ -102,6 +102,7 @@ class Monitor:
         self.kernel = None  # kernelopen.KernelOpens when file_rules reach kernel subtrees
         self.net = None  # net.service.NetService: the proxies in the container's netns
         self.net_joined = ""  # its path when the container joined it (it outlives us)
+        self.net_scope = None  # policy.netchain.Scope: its chains' name, NFLOG group
         # the read and write rules the native open path reports by index (no FUSE server)
         self._open_rules: tuple[list, list] = ([], [])
         self._batch_at = 0.0  # when the muted host-wide event sockets are read again
@@ -167,8 +168,8 @@ class Monitor:
                     from ..linux.iptables import restore
                     from ..policy.netchain import remove_text
 
-                    restore({4: remove_text(), 6: remove_text()},
-                            netns_path=self.net_joined, check=False)
+                    text = remove_text(self.net_scope)
+                    restore({4: text, 6: text}, netns_path=self.net_joined, check=False)
             if self.fast is not None:
                 self.fast.close()
             self._emit_finished(force=True)
@@ -1065,7 +1066,9 @@ class Monitor:
     def _start_net(self, info: dict, netns_fd: int) -> dict:
         """network_rules: the proxies in the init's network namespace, then the chains
         pointing there (net/service.py, policy/netchain.py)."""
-        from ..policy.netchain import ChainPorts, restore_text
+        from dataclasses import replace
+
+        from ..policy.netchain import DEFAULT, ChainPorts, restore_text, scope_for
         from .net.service import NetService, resolvers_of
 
         pol = self.engine.policy
@@ -1073,18 +1076,24 @@ class Monitor:
         audit = self.mode == "audit"
         direct = not pol.audit.log_allowed and not pol.connect_redirects
 
-        def chains(ports: dict) -> dict[int, str]:
+        pid = int(info.get("pid") or 0)
+        self.net_joined = str(info.get("joined") or "")
+        # a namespace joined by path may be shared (a pod): a chain of its own, for the
+        # processes of its own cgroup only
+        scope = (scope_for(self.cid, proc.cgroup2_of(pid), 0) if self.net_joined
+                 else DEFAULT)
+
+        def chains(ports: dict, group: int) -> dict[int, str]:
+            self.net_scope = replace(scope, group=group)
             inputs = {}
             for fam in (4, 6):
                 if fam == 6 and not os.path.exists("/proc/net/if_inet6"):
                     continue  # a kernel without IPv6: nothing to reach that way
                 proxy, dns = ports.get(str(fam)) or (9, 9)  # no listener: refused
                 inputs[fam] = restore_text(rules, fam, ChainPorts(proxy, dns), audit=audit,
-                                           direct_allow=direct)
+                                           direct_allow=direct, sc=self.net_scope)
             return inputs
 
-        pid = int(info.get("pid") or 0)
-        self.net_joined = str(info.get("joined") or "")
         try:
             resolvers = resolvers_of(info.get("resolv_conf")
                                      or f"/proc/{pid}/root/etc/resolv.conf")
@@ -1098,6 +1107,12 @@ class Monitor:
             if self.net is not None:
                 self.net.stop()
                 self.net = None
+                if self.net_joined and self.net_scope is not None:
+                    from ..linux.iptables import restore
+                    from ..policy.netchain import remove_text
+
+                    text = remove_text(self.net_scope)
+                    restore({4: text, 6: text}, netns_path=self.net_joined, check=False)
             else:
                 os.close(netns_fd)
             return {"ok": False, "error": f"{type(e).__name__}: {e}"}
@@ -1105,8 +1120,9 @@ class Monitor:
                           ("net-approvals", self.net.approvals_fd))
         self.events.emit("network_policy_applied", fields={
             "ports": ports, "resolvers": resolvers, "joined": info.get("joined") or None,
-            "shaped": shaped})
-        return {"ok": True, "ports": ports, "shaped": shaped}
+            "shaped": shaped, "chain": self.net_scope.chain, "cgroup": self.net_scope.cgroup})
+        return {"ok": True, "ports": ports, "shaped": shaped,
+                "chain": self.net_scope.chain, "cgroup": self.net_scope.cgroup}
 
     def _on_held(self, server) -> None:  # noqa: ANN001 - a FileServer or NetService
         """Operations the FUSE or proxy thread holds for a person: into the same queue

@@ -59,6 +59,33 @@ class ChainPorts:
     dns: int  # the DNS proxy's port (UDP and TCP)
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose chains: `chain` (the name, in both tables), `group` (the NFLOG group its
+    refusals are logged to), `cgroup` (a cgroup v2 path: only that cgroup's processes
+    jump to the chain; None: every process of the namespace). Containers sharing a
+    network namespace (a pod) each get a chain of their own, scoped to their cgroup."""
+
+    chain: str = CHAIN
+    group: int = NFLOG_GROUP
+    cgroup: str | None = None
+
+    def jump(self) -> str:
+        where = f"-m cgroup --path {self.cgroup} " if self.cgroup else ""
+        return f"{where}-j {self.chain}"
+
+
+DEFAULT = Scope()
+
+
+def scope_for(container_id: str, cgroup: str | None, group: int) -> Scope:
+    """The scope of a container in a namespace it may share: a chain name of its own
+    (iptables allows 28 characters)."""
+    from hashlib import sha256
+
+    return Scope(f"AGENTSH-{sha256(container_id.encode()).hexdigest()[:10]}", group, cgroup)
+
+
 def rule_prefix(index: int) -> str:
     return f"agentsh:r{index}"
 
@@ -114,14 +141,15 @@ def _reject(family: int, tcp: bool) -> str:
                           else " --reject-with icmp-admin-prohibited")
 
 
-def _nflog(match: str, prefix: str) -> str:
+def _nflog(match: str, prefix: str, sc: Scope = DEFAULT) -> str:
     return " ".join(x for x in (
-        f"-A {CHAIN}", match, "-m conntrack --ctstate NEW -j NFLOG",
-        f"--nflog-group {NFLOG_GROUP} --nflog-prefix {prefix}") if x)
+        f"-A {sc.chain}", match, "-m conntrack --ctstate NEW -j NFLOG",
+        f"--nflog-group {sc.group} --nflog-prefix {prefix}") if x)
 
 
 def static_tcp(rules: Iterable[m.NetworkRule], family: int, proxy_port: int,
-               direct_allow: bool = False) -> tuple[list[str], list[str]]:
+               direct_allow: bool = False, sc: Scope = DEFAULT
+               ) -> tuple[list[str], list[str]]:
     """(nat lines, filter lines) for the TCP decisions no name can change.
     `direct_allow`: a plain allow goes straight out, not through the proxy (nothing to
     log, nothing to redirect: the kernel's speed)."""
@@ -141,23 +169,24 @@ def static_tcp(rules: Iterable[m.NetworkRule], family: int, proxy_port: int,
             for port in ports:
                 match = _match("tcp", net, port)
                 if r.decision == m.DENY:
-                    nat.append(f"-A {CHAIN} {match} -j RETURN")
-                    flt.append(_nflog(match, rule_prefix(r.index)))
-                    flt.append(f"-A {CHAIN} {match} {_reject(family, True)}")
+                    nat.append(f"-A {sc.chain} {match} -j RETURN")
+                    flt.append(_nflog(match, rule_prefix(r.index), sc))
+                    flt.append(f"-A {sc.chain} {match} {_reject(family, True)}")
                 elif r.decision == m.ALLOW and direct_allow:
-                    nat.append(f"-A {CHAIN} {match} -j RETURN")
-                    flt.append(f"-A {CHAIN} {match} -j RETURN")
+                    nat.append(f"-A {sc.chain} {match} -j RETURN")
+                    flt.append(f"-A {sc.chain} {match} -j RETURN")
                 else:
-                    nat.append(f"-A {CHAIN} {match} {to_proxy}")
+                    nat.append(f"-A {sc.chain} {match} {to_proxy}")
         if nets == [""] and ports == [0]:
             return nat, flt  # matches everything: nothing after it is reached
-    nat.append(f"-A {CHAIN} -p tcp -j RETURN")
-    flt.append(_nflog("-p tcp", PREFIX_DEFAULT))
-    flt.append(f"-A {CHAIN} -p tcp {_reject(family, True)}")
+    nat.append(f"-A {sc.chain} -p tcp -j RETURN")
+    flt.append(_nflog("-p tcp", PREFIX_DEFAULT, sc))
+    flt.append(f"-A {sc.chain} -p tcp {_reject(family, True)}")
     return nat, flt
 
 
-def udp_allowed(rules: Iterable[m.NetworkRule], family: int) -> list[str]:
+def udp_allowed(rules: Iterable[m.NetworkRule], family: int,
+                sc: Scope = DEFAULT) -> list[str]:
     """Filter lines for UDP by the rules that need no name (rules with `domains` never
     match a datagram), in policy order: allow passes, deny is rejected; what no rule
     matches falls to the catch-all reject."""
@@ -175,67 +204,69 @@ def udp_allowed(rules: Iterable[m.NetworkRule], family: int) -> list[str]:
             for port in ports:
                 match = _match("udp", net, port)
                 if r.decision in (m.ALLOW, m.AUDIT):
-                    lines.append(f"-A {CHAIN} {match} -j RETURN")
+                    lines.append(f"-A {sc.chain} {match} -j RETURN")
                 else:
-                    lines.append(_nflog(match, rule_prefix(r.index)))
-                    lines.append(f"-A {CHAIN} {match} {_reject(family, False)}")
+                    lines.append(_nflog(match, rule_prefix(r.index), sc))
+                    lines.append(f"-A {sc.chain} {match} {_reject(family, False)}")
         if nets == [""] and ports == [0]:
             break
     return lines
 
 
 def restore_text(rules: Iterable[m.NetworkRule], family: int, ports: ChainPorts,
-                 audit: bool = False, direct_allow: bool = False) -> str:
+                 audit: bool = False, direct_allow: bool = False,
+                 sc: Scope = DEFAULT) -> str:
     """`iptables-restore --noflush` (family 4) or `ip6tables-restore --noflush` (6)
     input installing both chains and their jumps from OUTPUT. `direct_allow`: see
     `static_tcp` (when the policy logs no allowed connection and redirects none)."""
     rules = list(rules)
     mark = f"-m mark --mark {MARK:#x}/0xffffffff -j RETURN"
     nat_static, flt_static = ([], []) if audit else static_tcp(rules, family, ports.proxy,
-                                                                direct_allow)
+                                                                direct_allow, sc)
     nat = [
         "*nat",
-        f":{CHAIN} - [0:0]",
-        f"-I OUTPUT 1 -j {CHAIN}",
-        f"-A {CHAIN} {mark}",
-        f"-A {CHAIN} -o lo -j RETURN",
-        f"-A {CHAIN} -d {_LOOPBACK[family]} -j RETURN",
-        f"-A {CHAIN} -p udp --dport 53 -j REDIRECT --to-ports {ports.dns}",
-        f"-A {CHAIN} -p tcp --dport 53 -j REDIRECT --to-ports {ports.dns}",
+        f":{sc.chain} - [0:0]",
+        f"-I OUTPUT 1 {sc.jump()}",
+        f"-A {sc.chain} {mark}",
+        f"-A {sc.chain} -o lo -j RETURN",
+        f"-A {sc.chain} -d {_LOOPBACK[family]} -j RETURN",
+        f"-A {sc.chain} -p udp --dport 53 -j REDIRECT --to-ports {ports.dns}",
+        f"-A {sc.chain} -p tcp --dport 53 -j REDIRECT --to-ports {ports.dns}",
         *nat_static,
-        f"-A {CHAIN} -p tcp -j REDIRECT --to-ports {ports.proxy}",
+        f"-A {sc.chain} -p tcp -j REDIRECT --to-ports {ports.proxy}",
         "COMMIT",
     ]
     flt = [
         "*filter",
-        f":{CHAIN} - [0:0]",
-        f"-I OUTPUT 1 -j {CHAIN}",
-        f"-A {CHAIN} {mark}",
-        f"-A {CHAIN} -m conntrack --ctdir REPLY -j RETURN",
-        f"-A {CHAIN} -m conntrack --ctstate RELATED -j RETURN",
-        f"-A {CHAIN} -o lo -j RETURN",
+        f":{sc.chain} - [0:0]",
+        f"-I OUTPUT 1 {sc.jump()}",
+        f"-A {sc.chain} {mark}",
+        f"-A {sc.chain} -m conntrack --ctdir REPLY -j RETURN",
+        f"-A {sc.chain} -m conntrack --ctstate RELATED -j RETURN",
+        f"-A {sc.chain} -o lo -j RETURN",
         # what nat redirected to the proxies: the hook still names the first route's
         # device, so `-o lo` misses it; only our chain makes DNAT entries here
-        f"-A {CHAIN} -m conntrack --ctstate DNAT -j RETURN",
+        f"-A {sc.chain} -m conntrack --ctstate DNAT -j RETURN",
         *flt_static,
     ]
     if audit:
-        flt.append(_nflog("", PREFIX_OTHER))
-        flt.append(f"-A {CHAIN} -j RETURN")
+        flt.append(_nflog("", PREFIX_OTHER, sc))
+        flt.append(f"-A {sc.chain} -j RETURN")
     else:
-        flt += udp_allowed(rules, family)
+        flt += udp_allowed(rules, family, sc)
         if family == 6:
-            flt += [f"-A {CHAIN} -p ipv6-icmp --icmpv6-type {t} -j RETURN"
+            flt += [f"-A {sc.chain} -p ipv6-icmp --icmpv6-type {t} -j RETURN"
                     for t in _ND_TYPES]
-        flt.append(_nflog("", PREFIX_OTHER))
-        flt.append(f"-A {CHAIN} {_reject(family, False)}")
+        flt.append(_nflog("", PREFIX_OTHER, sc))
+        flt.append(f"-A {sc.chain} {_reject(family, False)}")
     flt.append("COMMIT")
     return "\n".join(nat + flt) + "\n"
 
 
-def remove_text() -> str:
+def remove_text(sc: Scope = DEFAULT) -> str:
     """Input removing both chains and their jumps (for a namespace that outlives us)."""
     out = []
     for table in ("nat", "filter"):
-        out += [f"*{table}", f"-D OUTPUT -j {CHAIN}", f"-F {CHAIN}", f"-X {CHAIN}", "COMMIT"]
+        out += [f"*{table}", f"-D OUTPUT {sc.jump()}", f"-F {sc.chain}", f"-X {sc.chain}",
+                "COMMIT"]
     return "\n".join(out) + "\n"

@@ -315,7 +315,7 @@ def test_nothing_left_after_delete(prt, nbundle, cid, lab):
     assert prt.start(cid).returncode == 0
     wait_for(lambda: net_events(prt, cid), 15, "a connection")
     during = lab.chains()
-    assert "-A OUTPUT -j AGENTSH" in during, during
+    assert "-j AGENTSH-" in during, during  # its own chain: the namespace is joined
     qd = lab.in_ctr("tc", "qdisc", "show").stdout
     assert "tbf" in qd, qd
     listeners = lab.in_ctr("ss", "-Hltnu").stdout
@@ -342,18 +342,52 @@ def test_host_network_with_network_rules_is_refused(prt, bundle, cid, lab):
     assert "AGENTSH" not in after and before.count("\n-A") == after.count("\n-A")
 
 
-def test_one_enforcing_container_per_namespace(prt, nbundle, cid, lab, make_bundle):
-    nbundle.update(args=["sleep", "30"])
+def test_two_containers_share_a_namespace(prt, nbundle, cid, lab, make_bundle):
+    """A pod: two policy containers in one network namespace, each with chains of its
+    own scoped to its cgroup, so each meets its own policy and its own events; the
+    chains of one go with it, the other's stay."""
+    other_rules = rules(lab)
+    other_rules["network_rules"] = [{"name": "evil-ok", "domains": ["evil.test"],
+                                     "ports": [80], "decision": "allow"}]
+    go = "while [ ! -e /go ]; do sleep 0.05; done; "
+    nbundle.update(args=["sh", "-c", go + f"{http('web.test')}; {http('evil.test')}"])
+    other = make_bundle()
+    install_programs(other, ["netc"])
+    write_in(other, "/etc/resolv.conf", lab.resolv_conf())
+    other.update(namespaces=["pid", {"type": "network", "path": lab.ctr_path}, "ipc", "uts",
+                             "mount"],
+                 annotations={ANN_INLINE: policy_text(**other_rules)},
+                 args=["sh", "-c", go + f"{http('web.test')}; {http('evil.test')}; "
+                                   "while [ ! -e /end ]; do sleep 0.05; done"])
+    cid2 = cid + "b"
     assert prt.create(nbundle, cid).returncode == 0
-    try:
-        other = make_bundle()
-        other.update(namespaces=["pid", {"type": "network", "path": lab.ctr_path}, "ipc",
-                                 "uts", "mount"],
-                     annotations={ANN_INLINE: policy_text(**rules(lab))}, args=["true"])
-        res = prt.create(other, cid + "b")
-        assert res.returncode != 0 and "already enforced by container" in res.stderr
-    finally:
-        assert prt.delete(cid, force=True).returncode == 0
+    res = prt.create(other, cid2)
+    assert res.returncode == 0, res.stderr
+    chains = lab.chains()
+    # a jump per table and family and container
+    assert chains.count("-m cgroup --path") == 8, chains
+    for b, c in ((nbundle, cid), (other, cid2)):
+        (b.rootfs / "go").write_text("")
+        assert prt.start(c).returncode == 0
+    prt.wait_status(cid, "stopped", 30)
+    out1, _ = prt.output(nbundle, cid)
+    assert prt.delete(cid).returncode == 0
+    wait_for(lambda: len(prt.output(other, cid2)[0].splitlines()) >= 2, 30,
+             "the other container's connections")
+    left = lab.chains()
+    assert left.count("-m cgroup --path") == 4, left  # the other container's, still on
+    (other.rootfs / "end").write_text("")
+    prt.wait_status(cid2, "stopped", 30)
+    out2, _ = prt.output(other, cid2)
+    assert prt.delete(cid2).returncode == 0
+    l1, l2 = out1.splitlines(), out2.splitlines()
+    assert "host=web.test" in l1[0] and ("bytes=0" in l1[1] or "reset" in l1[1]), out1
+    assert ("bytes=0" in l2[0] or "reset" in l2[0]) and "host=evil.test" in l2[1], out2
+    e1 = {(e.get("domain"), e["effective_action"]) for e in net_events(prt, cid)}
+    e2 = {(e.get("domain"), e["effective_action"]) for e in net_events(prt, cid2)}
+    assert e1 == {("web.test", "allowed"), ("evil.test", "blocked")}, e1
+    assert e2 == {("web.test", "blocked"), ("evil.test", "allowed")}, e2
+    assert not list((prt.root / "netns").glob("*"))
 
 
 def test_audit_mode_blocks_nothing_and_logs(prt, nbundle, cid, lab):

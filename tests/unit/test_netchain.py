@@ -9,10 +9,12 @@ from agentsh_runtime.policy.netchain import (
     CHAIN,
     MARK,
     ChainPorts,
+    Scope,
     parse_prefix,
     remove_text,
     restore_text,
     rule_prefix,
+    scope_for,
     static_tcp,
     udp_allowed,
 )
@@ -101,3 +103,16 @@ def test_a_plain_allow_can_skip_the_proxy():
     assert flt == [f"-A {CHAIN} -p tcp -d 10.0.0.0/8 --dport 443 -j RETURN"]
     text = restore_text(rs, 4, PORTS, direct_allow=True)
     assert text.index("--dport 443 -j RETURN") < text.index("-j REDIRECT --to-ports 40001")
+
+
+def test_a_container_in_a_shared_namespace_gets_chains_of_its_own():
+    sc = scope_for("ctr-1", "/kubepods/pod1/ctr-1", 4150)
+    assert sc.chain.startswith("AGENTSH-") and len(sc.chain) <= 28
+    assert scope_for("ctr-2", None, 1).chain != sc.chain
+    text = restore_text(rules(rule("ssh", "deny", ports=[22])), 4, PORTS, sc=sc)
+    assert f"-I OUTPUT 1 -m cgroup --path /kubepods/pod1/ctr-1 -j {sc.chain}" in text
+    assert f"-A {CHAIN} " not in text and "--nflog-group 4150" in text
+    assert f":{sc.chain} - [0:0]" in text
+    rm = remove_text(sc)
+    assert f"-D OUTPUT -m cgroup --path /kubepods/pod1/ctr-1 -j {sc.chain}" in rm
+    assert Scope().jump() == f"-j {CHAIN}"

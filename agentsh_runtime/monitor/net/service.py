@@ -78,8 +78,8 @@ class NetAsk:
 class NetService:
     def __init__(self, engine: Engine, mode: str, events, netns_fd: int,  # noqa: ANN001
                  resolvers: list[str], chains=None, mbps: float | None = None) -> None:  # noqa: ANN001
-        """`chains(ports)`: the iptables-restore inputs ({family: text}) to apply in the
-        namespace once the proxies listen; `mbps`: the egress limit to shape."""
+        """`chains(ports, nflog_group)`: the iptables-restore inputs ({family: text}) to
+        apply in the namespace once the proxies listen; `mbps`: the egress limit."""
         self.engine = engine
         self.mode = mode
         self.events = events
@@ -101,6 +101,7 @@ class NetService:
         self._mbps = mbps
         self.shaped: list[str] = []
         self._nflog = None
+        self.nflog_group = NFLOG_GROUP  # the next free one when another container has it
         self._stopping = False
         self._listen: dict[str, tuple[socket.socket, socket.socket, socket.socket]] = {}
         self.connections = 0
@@ -177,19 +178,12 @@ class NetService:
             self.netns_fd = -1
             netif.set_up("lo")  # REDIRECT delivers to 127.0.0.1 / ::1
             self._bind()
-            try:
-                from ...linux.nflog import NflogReader
-
-                self._nflog = NflogReader(NFLOG_GROUP)  # before the rules that log to it
-                self._socks.append(self._nflog.sock)
-            except OSError as e:
-                self.events.emit("monitor_warning", fields={
-                    "message": f"no NFLOG ({e.strerror}): kernel-rejected packets get no "
-                               "event"})
+            self._open_nflog()  # before the rules that log to it
             if self._chains is not None:
                 from ...linux.iptables import restore
 
-                restore(self._chains(self.ports))  # children of this thread: in the netns
+                # children of this thread: in the netns
+                restore(self._chains(self.ports, self.nflog_group))
             if self._mbps:
                 from ...linux.tc import limit_egress
 
@@ -205,6 +199,23 @@ class NetService:
                 self.events.emit("monitor_warning", fields={
                     "message": f"the network proxy stopped: {type(e).__name__}: {e}"})
             self._ready.set()
+
+    def _open_nflog(self) -> None:
+        from ...linux.nflog import NflogReader
+
+        for group in range(NFLOG_GROUP, NFLOG_GROUP + 64):
+            try:
+                self._nflog = NflogReader(group)
+            except OSError as e:
+                if e.errno == errno.EBUSY:
+                    continue  # another container's, in this shared namespace
+                self.events.emit("monitor_warning", fields={
+                    "message": f"no NFLOG ({e.strerror}): kernel-rejected packets get no "
+                               "event"})
+                return
+            self.nflog_group = group
+            self._socks.append(self._nflog.sock)
+            return
 
     def _bind(self) -> None:
         for fam, host in (("4", "127.0.0.1"), ("6", "::1")):
