@@ -1091,7 +1091,8 @@ class Monitor:
                     continue  # a kernel without IPv6: nothing to reach that way
                 proxy, dns = ports.get(str(fam)) or (9, 9)  # no listener: refused
                 inputs[fam] = restore_text(rules, fam, ChainPorts(proxy, dns), audit=audit,
-                                           direct_allow=direct, sc=self.net_scope)
+                                           direct_allow=direct, sc=self.net_scope,
+                                           log_allowed=pol.audit.log_allowed)
             return inputs
 
         try:

@@ -186,7 +186,7 @@ def static_tcp(rules: Iterable[m.NetworkRule], family: int, proxy_port: int,
 
 
 def udp_allowed(rules: Iterable[m.NetworkRule], family: int,
-                sc: Scope = DEFAULT) -> list[str]:
+                sc: Scope = DEFAULT, log_allowed: bool = False) -> list[str]:
     """Filter lines for UDP by the rules that need no name (rules with `domains` never
     match a datagram), in policy order: allow passes, deny is rejected; what no rule
     matches falls to the catch-all reject."""
@@ -204,6 +204,8 @@ def udp_allowed(rules: Iterable[m.NetworkRule], family: int,
             for port in ports:
                 match = _match("udp", net, port)
                 if r.decision in (m.ALLOW, m.AUDIT):
+                    if log_allowed or r.decision == m.AUDIT:  # an event per new flow
+                        lines.append(_nflog(match, rule_prefix(r.index), sc))
                     lines.append(f"-A {sc.chain} {match} -j RETURN")
                 else:
                     lines.append(_nflog(match, rule_prefix(r.index), sc))
@@ -215,7 +217,7 @@ def udp_allowed(rules: Iterable[m.NetworkRule], family: int,
 
 def restore_text(rules: Iterable[m.NetworkRule], family: int, ports: ChainPorts,
                  audit: bool = False, direct_allow: bool = False,
-                 sc: Scope = DEFAULT) -> str:
+                 sc: Scope = DEFAULT, log_allowed: bool = False) -> str:
     """`iptables-restore --noflush` (family 4) or `ip6tables-restore --noflush` (6)
     input installing both chains and their jumps from OUTPUT. `direct_allow`: see
     `static_tcp` (when the policy logs no allowed connection and redirects none)."""
@@ -253,7 +255,7 @@ def restore_text(rules: Iterable[m.NetworkRule], family: int, ports: ChainPorts,
         flt.append(_nflog("", PREFIX_OTHER, sc))
         flt.append(f"-A {sc.chain} -j RETURN")
     else:
-        flt += udp_allowed(rules, family, sc)
+        flt += udp_allowed(rules, family, sc, log_allowed)
         if family == 6:
             flt += [f"-A {sc.chain} -p ipv6-icmp --icmpv6-type {t} -j RETURN"
                     for t in _ND_TYPES]

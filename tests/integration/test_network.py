@@ -282,6 +282,10 @@ def test_udp_icmp_and_raw(prt, nbundle, cid, lab):
     ev = net_events(prt, cid)
     assert any(e["fields"]["protocol"] == "udp" and e["remote"] == f"{lab.srv_ip}:9999" and
                e["effective_action"] == "blocked" for e in ev), ev
+    # the allowed flow is an event too (the policy logs allowed connections)
+    assert any(e["fields"]["protocol"] == "udp" and e["remote"] == f"{lab.srv_ip}:7" and
+               e["effective_action"] == "allowed" and e["policy"]["rule"] == "udp-echo"
+               for e in ev), ev
 
 
 def test_monitor_killed_connections_fail(prt, nbundle, cid, lab):

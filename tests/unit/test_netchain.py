@@ -116,3 +116,10 @@ def test_a_container_in_a_shared_namespace_gets_chains_of_its_own():
     rm = remove_text(sc)
     assert f"-D OUTPUT -m cgroup --path /kubepods/pod1/ctr-1 -j {sc.chain}" in rm
     assert Scope().jump() == f"-j {CHAIN}"
+
+
+def test_allowed_udp_is_logged_when_allowed_connections_are():
+    rs = rules(rule("ntp", "allow", ports=[123]))
+    assert not any("NFLOG" in x for x in udp_allowed(rs, 4))
+    lines = udp_allowed(rs, 4, log_allowed=True)
+    assert "NFLOG" in lines[0] and lines[1] == f"-A {CHAIN} -p udp --dport 123 -j RETURN"

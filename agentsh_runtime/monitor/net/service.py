@@ -642,11 +642,13 @@ class NetService:
                 d = Decision(r.decision, r.name, r.message, kind="network", spec=r)
             else:
                 d = Decision(m.DENY, "default-deny-network", None, kind="network")
+            # an allowed UDP flow is logged on its way out; everything else was refused
+            effective = "allow" if d.decision in (m.ALLOW, m.AUDIT) else "deny"
             remote = _hostport(p.dst, p.port) if p.port else p.dst
             ev = {"operation": "connect", "path": remote, "remote": remote,
                   "domain": None, "fields": {"protocol": p.protocol, "uid": p.uid,
                                              "via": "kernel"}}
-            self._emit("net_connect", ev, d, "deny", None)
+            self._emit("net_connect", ev, d, effective, None)
 
 
 def resolvers_of(path: str) -> list[str]:
