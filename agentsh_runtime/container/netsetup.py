@@ -145,7 +145,8 @@ def cleanup(net: dict | None) -> None:
     entry = net.get("registry")
     if entry:
         _unlink(entry)
-        try:
-            os.rmdir(os.path.dirname(entry))
-        except OSError:
-            pass  # others still enforce there
+        for d in (os.path.dirname(entry), os.path.dirname(os.path.dirname(entry))):
+            try:
+                os.rmdir(d)
+            except OSError:
+                break  # others still enforce there
