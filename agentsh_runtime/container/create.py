@@ -296,7 +296,7 @@ def _serve_files(g: GlobalOptions, spec, policy, state_dir: str,  # noqa: ANN001
     kernel = kernel_subtrees(mplan)
     if not fplan.roots and not kernel:
         return
-    from .. import jsonio
+    from ..monitor.start import ask_monitor
     from ..monitor.trashdir import trash_dir_of
     from .policy_setup import OPEN_SYSCALLS, fast_open_possible
 
@@ -306,20 +306,7 @@ def _serve_files(g: GlobalOptions, spec, policy, state_dir: str,  # noqa: ANN001
         policy.notify = tuple(dict.fromkeys(policy.notify + OPEN_SYSCALLS))
     msg = {"op": "files", "roots": [[r.index, r.path, r.backing] for r in fplan.roots],
            "trash": trash, "fast_open": fast_open, "kernel": kernel}
-    handoff.sendall((jsonio.dumps(msg) + "\n").encode())
-    handoff.settimeout(15.0)
-    try:
-        reply = handoff.recv(65536)
-    except OSError as e:
-        raise ContainerError(f"the monitor did not start the FUSE server: {e}",
-                             "annotations") from e
-    finally:
-        handoff.settimeout(None)
-    answer = jsonio.loads(reply.decode().strip() or "{}") if reply else {}
-    if not isinstance(answer, dict) or not answer.get("ok"):
-        err = answer.get("error") if isinstance(answer, dict) else None
-        raise ContainerError(f"file_rules: the FUSE server failed: {err or 'no answer'}",
-                             "annotations")
+    ask_monitor(handoff, msg, [], 15.0, "file_rules: the FUSE server")
 
 
 def kernel_subtrees(mplan) -> list[str]:  # noqa: ANN001 - a mountplan.MountPlan

@@ -66,7 +66,7 @@ def run_network_hook(g: GlobalOptions, state_text: str) -> str:
     mon_pid, handoff = start_monitor(cid, policy, state_dir)
     try:
         netsetup.start(handoff, pid, netsetup.netns_of(spec) or "",
-                       netsetup.resolv_conf_of(spec))
+                       netsetup.resolv_conf_of(spec), remove_at_exit=True)
         hand_listener(handoff, None, pid)  # then it follows the container's init
     except BaseException:
         try:

@@ -97,33 +97,22 @@ def resolv_conf_of(spec: Spec) -> str:
 
 
 def start(handoff: socket.socket, pid: int, joined: str,
-          resolv_conf: str | None = None) -> dict:
+          resolv_conf: str | None = None, remove_at_exit: bool = False) -> dict:
     """Have the monitor serve the proxies in the init's network namespace and install
     the chains; its answer (ports, resolvers). `resolv_conf`: where to read the
-    container's resolvers (default: its /etc/resolv.conf through /proc/PID/root)."""
-    from .. import jsonio
+    container's resolvers (default: its /etc/resolv.conf through /proc/PID/root);
+    `remove_at_exit`: the monitor removes the chains as it leaves (a hook's: no `delete`
+    of ours follows)."""
+    from ..monitor.start import ask_monitor
 
     fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        msg = jsonio.dumps({"op": "net", "pid": pid, "joined": joined,
-                            "resolv_conf": resolv_conf}) + "\n"
-        socket.send_fds(handoff, [msg.encode()], [fd])
+        return ask_monitor(handoff, {"op": "net", "pid": pid, "joined": joined,
+                                     "resolv_conf": resolv_conf,
+                                     "remove_at_exit": remove_at_exit}, [fd], 20.0,
+                           "network_rules")
     finally:
         os.close(fd)
-    handoff.settimeout(20.0)
-    try:
-        reply = handoff.recv(65536)
-    except OSError as e:
-        raise ContainerError(f"network_rules: the monitor did not answer: {e}",
-                             "annotations") from e
-    finally:
-        handoff.settimeout(None)
-    answer = jsonio.loads(reply.decode().strip() or "{}") if reply else {}
-    if not isinstance(answer, dict) or not answer.get("ok"):
-        err = answer.get("error") if isinstance(answer, dict) else None
-        raise ContainerError(f"network_rules: {err or 'the monitor did not start them'}",
-                             "annotations")
-    return answer
 
 
 def cleanup(net: dict | None) -> None:
@@ -134,14 +123,14 @@ def cleanup(net: dict | None) -> None:
     if path and os.path.exists(path) and net.get("chain"):
         import subprocess
 
-        from ..linux.iptables import restore
+        from ..linux.iptables import restore, tool
         from ..policy.netchain import Scope, remove_text
 
         text = remove_text(Scope(net["chain"], cgroup=net.get("cgroup")))
         restore({4: text, 6: text}, netns_path=path, check=False)
         for dev in net.get("shaped") or ():
-            subprocess.run(["nsenter", f"--net={path}", "--", "tc", "qdisc", "del", "dev",
-                            dev, "root"], capture_output=True, timeout=10)
+            subprocess.run([tool("nsenter"), f"--net={path}", "--", tool("tc"), "qdisc",
+                            "del", "dev", dev, "root"], capture_output=True, timeout=10)
     entry = net.get("registry")
     if entry:
         _unlink(entry)

@@ -4,9 +4,19 @@ chains the input names."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 RESTORE = {4: "iptables-restore", 6: "ip6tables-restore"}
+# engines call the runtime with a short PATH (podman's cleanup: no /usr/sbin)
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def tool(name: str) -> str:
+    """The absolute path of a system tool, whatever PATH the caller was given."""
+    import shutil
+
+    return shutil.which(name, path=os.environ.get("PATH", "") + ":" + SYSTEM_PATH) or name
 
 
 class IptablesError(OSError):
@@ -19,9 +29,9 @@ def restore(inputs: dict[int, str], netns_path: str | None = None,
     {family: error text} of those that failed (raises the first one with `check`)."""
     procs = {}
     for family, text in inputs.items():
-        argv = [RESTORE[family], "--noflush", "-w", "5"]
+        argv = [tool(RESTORE[family]), "--noflush", "-w", "5"]
         if netns_path:
-            argv = ["nsenter", f"--net={netns_path}", "--"] + argv
+            argv = [tool("nsenter"), f"--net={netns_path}", "--"] + argv
         try:
             p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE, close_fds=True)

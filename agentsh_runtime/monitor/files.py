@@ -16,46 +16,14 @@ from __future__ import annotations
 import errno
 import os
 import threading
-from collections import deque
 
 from ..linux import mount as m
 from ..policy.engine import Engine, FileQuery
+from .heldops import HeldQueue
 from .trashdir import ROOTS_FILE, drop_empty_trash, purge_old_trash, split_server_path
 
 FUSE_DIR = "fuse"
 BACKING_DIR = "fuse-backing"
-
-
-class ApprovalAsk:
-    """A file operation held for a person; resolved from the monitor's thread."""
-
-    __slots__ = ("op", "path", "pid", "rule", "message", "timeout", "_server", "_event",
-                 "answer")
-
-    def __init__(self, server: FileServer, op: str, path: str, pid: int, d) -> None:  # noqa: ANN001
-        self.op, self.path, self.pid = op, path, pid
-        self.rule, self.message, self.timeout = d.rule, d.message, d.timeout
-        self._server = server
-        self._event = None
-        self.answer = False
-
-    async def wait(self) -> bool:
-        import trio
-
-        self._event = trio.Event()
-        self._server._ask(self)
-        await self._event.wait()
-        return self.answer
-
-    def resolve(self, allow: bool) -> None:
-        """From the monitor's thread: wake the held operation in the FUSE thread."""
-        self.answer = allow
-        import trio
-
-        try:
-            trio.from_thread.run_sync(self._event.set, trio_token=self._server._trio_token)
-        except (RuntimeError, trio.RunFinishedError):
-            pass  # the FUSE server is gone: the operation failed with it
 
 
 class FileServer:
@@ -89,34 +57,10 @@ class FileServer:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
-        self._trio_token = None
         self._cancel = None
         audit = engine.policy.audit
         self._log_allowed = audit.log_allowed
-        self._asks: deque[ApprovalAsk] = deque()
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-
-    @property
-    def approvals_fd(self) -> int:
-        """Readable when held operations wait to be queued by the monitor."""
-        return self._wake_r
-
-    def _ask(self, ask: ApprovalAsk) -> None:
-        self._asks.append(ask)
-        try:
-            os.write(self._wake_w, b"!")
-        except BlockingIOError:
-            pass
-
-    def take_approval_requests(self) -> list[ApprovalAsk]:
-        try:
-            os.read(self._wake_r, 4096)
-        except BlockingIOError:
-            pass
-        out = []
-        while self._asks:
-            out.append(self._asks.popleft())
-        return out
+        self.held = HeldQueue()  # approvals: taken by the monitor's loop
 
     # -- life ----------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> None:
@@ -167,7 +111,7 @@ class FileServer:
                 ops.caller_of = self._caller_of
 
             async def main() -> None:
-                self._trio_token = trio.lowlevel.current_trio_token()
+                self.held.trio_token = trio.lowlevel.current_trio_token()
                 with trio.CancelScope() as scope:
                     self._cancel = scope
                     async with trio.open_nursery() as nursery:
@@ -195,15 +139,9 @@ class FileServer:
                 pass
         if self._thread is not None:
             self._thread.join(2.0)
-        while self._asks:
-            self._asks.popleft().answer = False
+        self.held.close()
         if self.trash_dir:
             drop_empty_trash(self.trash_dir)
-        for fd in (self._wake_r, self._wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
     # -- the native open path ---------------------------------------------------------------
     def fast_open_config(self, kernel: list[str] | None = None) -> bytes | None:
@@ -289,7 +227,7 @@ class FileServer:
         if decision == "soft_delete":
             return Verdict.soft_delete(rule=d.rule, message=d.message)
         if decision == "approve":
-            ask = ApprovalAsk(self, op, cpath, pid, d)
+            ask = self.held.hold(op, cpath, pid, d)
             return Verdict.approve(ask.wait, rule=d.rule, message=d.message)
         return Verdict.deny(rule=d.rule, message=d.message)
 

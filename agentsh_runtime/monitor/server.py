@@ -102,6 +102,7 @@ class Monitor:
         self.kernel = None  # kernelopen.KernelOpens when file_rules reach kernel subtrees
         self.net = None  # net.service.NetService: the proxies in the container's netns
         self.net_joined = ""  # its path when the container joined it (it outlives us)
+        self.net_remove_at_exit = False  # a hook's monitor: no `delete` removes the chains
         self.net_scope = None  # policy.netchain.Scope: its chains' name, NFLOG group
         # the read and write rules the native open path reports by index (no FUSE server)
         self._open_rules: tuple[list, list] = ([], [])
@@ -162,9 +163,8 @@ class Monitor:
                 self.files.stop()
             if self.net is not None:
                 self.net.stop()
-                if self.net_joined and os.path.exists(self.net_joined):
-                    # a namespace that outlives the container (delete does it too; a
-                    # hook's monitor is the only one to)
+                if self.net_remove_at_exit and os.path.exists(self.net_joined):
+                    # a namespace that outlives the container, and no `delete` of ours
                     from ..linux.iptables import restore
                     from ..policy.netchain import remove_text
 
@@ -1043,8 +1043,8 @@ class Monitor:
                 self.files = None
             return {"ok": False, "error": f"{type(e).__name__}: {e}"}
         if self.files is not None:
-            self.sel.register(self.files.approvals_fd, selectors.EVENT_READ,
-                              ("file-approvals", self.files.approvals_fd))
+            self.sel.register(self.files.held.fd, selectors.EVENT_READ,
+                              ("file-approvals", None))
             self.events.emit("file_policy_mounted", fields={
                 "roots": [{"path": p, "backing": b} for _, p, b in roots]})
         if kernel:
@@ -1078,6 +1078,7 @@ class Monitor:
 
         pid = int(info.get("pid") or 0)
         self.net_joined = str(info.get("joined") or "")
+        self.net_remove_at_exit = bool(self.net_joined and info.get("remove_at_exit"))
         # a namespace joined by path may be shared (a pod): a chain of its own, for the
         # processes of its own cgroup only
         scope = (scope_for(self.cid, proc.cgroup2_of(pid), 0) if self.net_joined
@@ -1117,8 +1118,7 @@ class Monitor:
             else:
                 os.close(netns_fd)
             return {"ok": False, "error": f"{type(e).__name__}: {e}"}
-        self.sel.register(self.net.approvals_fd, selectors.EVENT_READ,
-                          ("net-approvals", self.net.approvals_fd))
+        self.sel.register(self.net.held.fd, selectors.EVENT_READ, ("net-approvals", None))
         self.events.emit("network_policy_applied", fields={
             "ports": ports, "resolvers": resolvers, "joined": info.get("joined") or None,
             "shaped": shaped, "chain": self.net_scope.chain, "cgroup": self.net_scope.cgroup})
@@ -1130,7 +1130,7 @@ class Monitor:
         as held execs; the answer goes back to that thread."""
         if server is None:
             return
-        for ask in server.take_approval_requests():
+        for ask in server.held.take():
             if len(self.pending) >= self.max_pending:
                 ask.resolve(False)
                 continue

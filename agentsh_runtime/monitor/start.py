@@ -84,3 +84,25 @@ def hand_listener(sock: socket.socket, fd: int | None, pid: int) -> None:
         return
     msg = jsonio.dumps({"op": "add_listener", "pid": pid}) + "\n"
     socket.send_fds(sock, [msg.encode()], [fd])
+
+
+def ask_monitor(sock: socket.socket, msg: dict, fds: list[int], timeout: float,
+                what: str) -> dict:
+    """One request over the hand-off socket and the monitor's answer (a dict with "ok");
+    a ContainerError naming `what` when it gives none or refuses."""
+    from .. import jsonio
+    from ..errors import ContainerError
+
+    socket.send_fds(sock, [(jsonio.dumps(msg) + "\n").encode()], fds)
+    sock.settimeout(timeout)
+    try:
+        reply = sock.recv(65536)
+    except OSError as e:
+        raise ContainerError(f"{what}: the monitor did not answer: {e}", "annotations") from e
+    finally:
+        sock.settimeout(None)
+    answer = jsonio.loads(reply.decode().strip() or "{}") if reply else {}
+    if not isinstance(answer, dict) or not answer.get("ok"):
+        err = answer.get("error") if isinstance(answer, dict) else None
+        raise ContainerError(f"{what}: {err or 'the monitor gave no answer'}", "annotations")
+    return answer

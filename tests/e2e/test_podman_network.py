@@ -24,7 +24,7 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ import pytest
 
 from tests.e2e.podman import DEFAULT_RUNTIME, IMAGE, STATE_ROOTS, Podman
 from tests.e2e.test_podman_policy import PolicyPodman, podman_annotation
-from tests.support.bundle import is_runc
+from tests.support.bundle import is_runc, wait_for
 from tests.support.netlab import NetLab
 from tests.support.policy import (
     ANN_INLINE,
@@ -105,17 +105,6 @@ def check_outputs(cp: subprocess.CompletedProcess[str]) -> None:
 
 def net_connects(events_dir: Path, cid: str) -> list[dict[str, Any]]:
     return [e for e in read_events(events_dir, cid) if e.get("type") == "net_connect"]
-
-
-def wait_for(pred: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = pred()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
 
 
 def check_events(events_dir: Path, cid: str, lab: NetLab) -> None:

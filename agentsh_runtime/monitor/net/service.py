@@ -26,12 +26,12 @@ import socket
 import struct
 import threading
 import time
-from collections import deque
 
 from ...linux import netif
 from ...policy import model as m
 from ...policy.engine import Decision, Engine, stricter
 from ...policy.netchain import MARK, NFLOG_GROUP, parse_prefix
+from ..heldops import HeldQueue
 from . import dnswire, hello
 from .names import NameMap
 
@@ -42,37 +42,6 @@ CHUNK = 1 << 20
 _F_SETPIPE_SZ = 1031
 _SPLICE = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
 _LINGER_RESET = struct.pack("ii", 1, 0)
-
-
-class NetAsk:
-    """A connection or query held for a person; resolved from the monitor's thread."""
-
-    __slots__ = ("op", "path", "pid", "rule", "message", "timeout", "_service", "_event",
-                 "answer")
-
-    def __init__(self, service: NetService, op: str, target: str, d: Decision) -> None:
-        self.op, self.path, self.pid = op, target, 0
-        self.rule, self.message, self.timeout = d.rule, d.message, d.timeout
-        self._service = service
-        self._event = None
-        self.answer = False
-
-    async def wait(self) -> bool:
-        import trio
-
-        self._event = trio.Event()
-        self._service._ask(self)
-        await self._event.wait()
-        return self.answer
-
-    def resolve(self, allow: bool) -> None:
-        self.answer = allow
-        import trio
-
-        try:
-            trio.from_thread.run_sync(self._event.set, trio_token=self._service._token)
-        except (RuntimeError, trio.RunFinishedError):
-            pass
 
 
 class NetService:
@@ -94,8 +63,7 @@ class NetService:
         self._error: BaseException | None = None
         self._token = None
         self._cancel = None
-        self._asks: deque[NetAsk] = deque()
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.held = HeldQueue()  # approvals: taken by the monitor's loop
         self._socks: list[socket.socket] = []
         self._chains = chains
         self._mbps = mbps
@@ -105,28 +73,6 @@ class NetService:
         self._stopping = False
         self._listen: dict[str, tuple[socket.socket, socket.socket, socket.socket]] = {}
         self.connections = 0
-
-    # -- approvals (as FileServer's) ---------------------------------------------------
-    @property
-    def approvals_fd(self) -> int:
-        return self._wake_r
-
-    def _ask(self, ask: NetAsk) -> None:
-        self._asks.append(ask)
-        try:
-            os.write(self._wake_w, b"!")
-        except BlockingIOError:
-            pass
-
-    def take_approval_requests(self) -> list[NetAsk]:
-        try:
-            os.read(self._wake_r, 4096)
-        except BlockingIOError:
-            pass
-        out = []
-        while self._asks:
-            out.append(self._asks.popleft())
-        return out
 
     # -- life ------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> dict[str, list[int]]:
@@ -159,15 +105,9 @@ class NetService:
                 self._nflog_events()
             except OSError:
                 pass
-        while self._asks:
-            self._asks.popleft().answer = False
+        self.held.close()
         for s in self._socks:
             s.close()
-        for fd in (self._wake_r, self._wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
     def _run(self) -> None:
         try:
@@ -262,7 +202,7 @@ class NetService:
     async def _main(self) -> None:
         import trio
 
-        self._token = trio.lowlevel.current_trio_token()
+        self._token = self.held.trio_token = trio.lowlevel.current_trio_token()
         nflog = self._nflog
         with trio.CancelScope() as scope:
             self._cancel = scope
@@ -364,7 +304,7 @@ class NetService:
         ev = {"operation": "connect", "path": remote, "remote": remote, "domain": domain,
               "fields": {"protocol": "tcp", "named_by": via or None}}
         if d.decision == m.APPROVE and self.mode != "audit":
-            allowed = await NetAsk(self, "connect", f"{domain or ip}:{port}", d).wait()
+            allowed = await self.held.hold("connect", f"{domain or ip}:{port}", 0, d).wait()
             if not allowed:
                 self._emit("net_connect", ev, d, "deny", t0)
                 _reset(client)
@@ -551,7 +491,7 @@ class NetService:
             return reply
         d = self.engine.dns(q.name)
         if d.decision == m.APPROVE and self.mode != "audit":
-            if not await NetAsk(self, "dns", q.name, d).wait():
+            if not await self.held.hold("dns", q.name, 0, d).wait():
                 self._emit("dns_query", ev, d, "deny", t0)
                 return dnswire.refused(data, q)
         elif self._blocks(d):
