@@ -14,7 +14,7 @@ VENV="$REPO/.venv"
 PIP_STAMP="$VENV/.agentsh-setup.stamp"
 PACKAGES=(podman runc conmon containerd docker.io busybox-static fuse3 libfuse3-dev
           pkg-config iptables libseccomp-dev libseccomp2 libcap-dev uidmap tmux
-          util-linux hyperfine gcc make python3 bindfs git)
+          util-linux hyperfine gcc make python3 bindfs git iproute2 openssl)
 
 say() { printf 'setup: %s\n' "$*"; }
 
