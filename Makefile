@@ -31,7 +31,7 @@ $(EXECFAST): $(NATIVE_SRC) agentsh_runtime/monitor/openfast.h agentsh_runtime/mo
 	gcc -O2 -Wall -Wextra -shared -fPIC -pthread -o $@ $(NATIVE_SRC)
 
 lint: setup
-	$(VENV)/bin/ruff check . bench/lifecycle
+	$(VENV)/bin/ruff check . bench/lifecycle bench/ptrace
 
 demo: setup
 	@$(VENV)/bin/python -m tests.e2e.podman demo --runtime $(RUNTIME)
@@ -39,7 +39,7 @@ demo: setup
 bench: setup
 	$(VENV)/bin/python bench/lifecycle $(BENCH_ARGS)
 
-.PHONY: bench-engines bench-policy bench-files bench-network bench-all
+.PHONY: bench-engines bench-policy bench-files bench-network bench-ptrace bench-all
 bench-engines: setup
 	$(VENV)/bin/python bench/engines
 
@@ -52,7 +52,10 @@ bench-files: setup
 bench-network: setup
 	$(VENV)/bin/python bench/network
 
-bench-all: bench bench-engines bench-policy bench-files bench-network
+bench-ptrace: setup
+	$(VENV)/bin/python bench/ptrace
+
+bench-all: bench bench-engines bench-policy bench-files bench-network bench-ptrace
 
 .PHONY: conformance
 conformance: setup

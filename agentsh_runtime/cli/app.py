@@ -302,40 +302,79 @@ def _ask(state_dir: str, req: dict) -> dict:
     return reply
 
 
+def _socket_ask(path: str, req: dict) -> dict:
+    from ..ptrace.control import request
+
+    try:
+        reply = request(path, req)
+    except OSError as e:
+        raise click.ClickException(f"the tracer does not answer on {path}: {e}") from None
+    if not reply.get("ok"):
+        raise click.ClickException(str(reply.get("error")))
+    return reply
+
+
+def _ids(args: tuple[str, ...], sock: str | None, what: str) -> tuple[str | None, str]:
+    """[CONTAINER_ID] REQUEST_ID, or REQUEST_ID alone with --socket (a wrap tracer)."""
+    if sock is not None and len(args) == 1:
+        return None, args[0]
+    if sock is None and len(args) == 2:
+        return args[0], args[1]
+    raise click.UsageError(f"{what} takes CONTAINER_ID REQUEST_ID, or --socket PATH "
+                           "REQUEST_ID")
+
+
+SOCKET_HELP = "the approvals socket of `agentsh-runtime wrap --approvals-socket PATH`"
+
+
 @approvals_group.command("list")
 @click.argument("container_id", required=False)
+@click.option("--socket", "sock", metavar="PATH", help=SOCKET_HELP)
 @click.pass_context
-def approvals_list(ctx: click.Context, container_id: str | None) -> None:
-    """Pending approvals (of one container, or of all)."""
+def approvals_list(ctx: click.Context, container_id: str | None, sock: str | None) -> None:
+    """Pending approvals (of one container, of all, or of a wrap tracer)."""
+    if sock is not None:
+        for p in _socket_ask(sock, {"op": "approvals"})["pending"]:
+            click.echo(json.dumps(p, separators=(",", ":")))
+        return
     for cid, state_dir in _monitors(ctx, container_id):
         for p in _ask(state_dir, {"op": "approvals"})["pending"]:
             click.echo(json.dumps(dict(p, container_id=cid), separators=(",", ":")))
 
 
+def _answer(ctx: click.Context, args: tuple[str, ...], sock: str | None, op: str,
+            reason: str | None) -> None:
+    cid, request_id = _ids(args, sock, op)
+    req = {"op": op, "req": request_id, "reason": reason}
+    if sock is not None:
+        _socket_ask(sock, req)
+        click.echo(f"{request_id} {op}d")
+        return
+    (cid, state_dir), = _monitors(ctx, cid)
+    _ask(state_dir, req)
+    click.echo(f"{cid}: {request_id} {op}d")
+
+
 @approvals_group.command("approve")
-@click.argument("container_id")
-@click.argument("request_id")
+@click.argument("args", nargs=-1, metavar="[CONTAINER_ID] REQUEST_ID")
+@click.option("--socket", "sock", metavar="PATH", help=SOCKET_HELP)
 @click.option("--reason", help="recorded in the approval_resolved event")
 @click.pass_context
-def approvals_approve(ctx: click.Context, container_id: str, request_id: str,
+def approvals_approve(ctx: click.Context, args: tuple[str, ...], sock: str | None,
                       reason: str | None) -> None:
     """Let a held operation go ahead."""
-    (cid, state_dir), = _monitors(ctx, container_id)
-    _ask(state_dir, {"op": "approve", "req": request_id, "reason": reason})
-    click.echo(f"{cid}: {request_id} approved")
+    _answer(ctx, args, sock, "approve", reason)
 
 
 @approvals_group.command("deny")
-@click.argument("container_id")
-@click.argument("request_id")
+@click.argument("args", nargs=-1, metavar="[CONTAINER_ID] REQUEST_ID")
+@click.option("--socket", "sock", metavar="PATH", help=SOCKET_HELP)
 @click.option("--reason", help="recorded in the approval_resolved event")
 @click.pass_context
-def approvals_deny(ctx: click.Context, container_id: str, request_id: str,
+def approvals_deny(ctx: click.Context, args: tuple[str, ...], sock: str | None,
                    reason: str | None) -> None:
-    """Refuse a held operation (the caller gets EACCES)."""
-    (cid, state_dir), = _monitors(ctx, container_id)
-    _ask(state_dir, {"op": "deny", "req": request_id, "reason": reason})
-    click.echo(f"{cid}: {request_id} denied")
+    """Refuse a held operation (the caller gets EACCES, EPERM for signals)."""
+    _answer(ctx, args, sock, "deny", reason)
 
 
 @cli.group("trash")

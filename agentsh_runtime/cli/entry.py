@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         if gvals["version"]:
             _print(version_text())
             return 0
+        if rest and rest[0] == "wrap":
+            return _wrap(rest[1:])
         if not rest or gvals["help"] or rest[0] not in FAST or "-h" in rest[1:2] \
                 or "--help" in rest:
             from .app import click_main
@@ -65,6 +67,22 @@ def main(argv: list[str] | None = None) -> int:
             log.debug(traceback.format_exc())
         log.error(f"internal error: {type(e).__name__}: {e}")
         return 1
+
+
+def _wrap(args: list[str]) -> int:
+    """`wrap` parsed here too: it starts every traced command, so no click import."""
+    from ..ptrace.wrap import WRAP_USAGE, parse_args, run
+
+    try:
+        opts = parse_args(args)
+        if opts is None:
+            _print(WRAP_USAGE)
+            return 0
+        return run(opts)
+    except AgentshError as e:
+        # 125, as env(1) and timeout(1): not a status the command itself could give
+        sys.stderr.write(f"agentsh-runtime wrap: {e}\n")
+        return 125
 
 
 def _early_log(args: list[str]):  # noqa: ANN202

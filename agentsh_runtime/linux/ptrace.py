@@ -12,17 +12,29 @@ import os
 from .libc import check, libc
 
 PTRACE_CONT = 7
+PTRACE_SYSCALL = 24
 PTRACE_GETREGS = 12
 PTRACE_SETREGS = 13
 PTRACE_DETACH = 17
 PTRACE_GETEVENTMSG = 0x4201
 PTRACE_SEIZE = 0x4206
 PTRACE_INTERRUPT = 0x4207
+PTRACE_LISTEN = 0x4208
+PTRACE_GET_SYSCALL_INFO = 0x420E
 
+PTRACE_O_TRACESYSGOOD = 0x1
+PTRACE_O_TRACEFORK = 0x2
+PTRACE_O_TRACEVFORK = 0x4
+PTRACE_O_TRACECLONE = 0x8
 PTRACE_O_TRACEEXEC = 0x10
+PTRACE_O_TRACESECCOMP = 0x80
 PTRACE_O_EXITKILL = 0x100000
 
+PTRACE_EVENT_FORK = 1
+PTRACE_EVENT_VFORK = 2
+PTRACE_EVENT_CLONE = 3
 PTRACE_EVENT_EXEC = 4
+PTRACE_EVENT_SECCOMP = 7
 PTRACE_EVENT_STOP = 128
 
 WALL = 0x40000000  # __WALL: wait for threads (clone children) too
@@ -63,6 +75,36 @@ def cont(tid: int, sig: int = 0) -> None:
     _ptrace(PTRACE_CONT, tid, 0, sig, f"PTRACE_CONT {tid}")
 
 
+def listen(tid: int) -> None:
+    """PTRACE_LISTEN: leave a seized tracee in its group stop until SIGCONT."""
+    _ptrace(PTRACE_LISTEN, tid, 0, 0, f"PTRACE_LISTEN {tid}")
+
+
+def syscall_step(tid: int, sig: int = 0) -> None:
+    """PTRACE_SYSCALL: resume, stopping again at the syscall's exit."""
+    _ptrace(PTRACE_SYSCALL, tid, 0, sig, f"PTRACE_SYSCALL {tid}")
+
+
+class SyscallInfo(ctypes.Structure):
+    """struct ptrace_syscall_info with the seccomp member of its union (op 3)."""
+
+    _fields_ = [("op", ctypes.c_uint8), ("pad", ctypes.c_uint8 * 3), ("arch", ctypes.c_uint32),
+                ("ip", ctypes.c_uint64), ("sp", ctypes.c_uint64), ("nr", ctypes.c_uint64),
+                ("args", ctypes.c_uint64 * 6), ("ret_data", ctypes.c_uint32),
+                ("pad2", ctypes.c_uint32)]
+
+
+SYSCALL_INFO_SECCOMP = 3
+_INFO_SIZE = ctypes.sizeof(SyscallInfo)
+
+
+def syscall_info(tid: int, info: SyscallInfo) -> SyscallInfo:
+    """PTRACE_GET_SYSCALL_INFO into `info` (reused: the tracer's hot path)."""
+    _ptrace(PTRACE_GET_SYSCALL_INFO, tid, _INFO_SIZE, ctypes.addressof(info),
+            f"PTRACE_GET_SYSCALL_INFO {tid}")
+    return info
+
+
 def get_regs(tid: int) -> Regs:
     regs = Regs()
     _ptrace(PTRACE_GETREGS, tid, 0, ctypes.addressof(regs), f"PTRACE_GETREGS {tid}")
@@ -77,6 +119,54 @@ def event_msg(tid: int) -> int:
     out = ctypes.c_ulong()
     _ptrace(PTRACE_GETEVENTMSG, tid, 0, ctypes.addressof(out), f"PTRACE_GETEVENTMSG {tid}")
     return out.value
+
+
+libc.process_vm_readv.restype = ctypes.c_ssize_t
+libc.process_vm_readv.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong,
+                                  ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+
+
+class _IoVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+_RBUF = ctypes.create_string_buffer(4096)
+_LOCAL = _IoVec(ctypes.cast(_RBUF, ctypes.c_void_p), 4096)
+_REMOTE = _IoVec(0, 0)
+
+
+def read_mem(pid: int, addr: int, size: int) -> bytes:
+    """process_vm_readv of up to 4096 bytes at `addr` (fewer at an unmapped page);
+    empty when nothing there is readable. Not thread-safe: one shared buffer."""
+    size = min(size, 4096)
+    _LOCAL.len = size
+    _REMOTE.base, _REMOTE.len = addr, size
+    got = libc.process_vm_readv(pid, ctypes.byref(_LOCAL), 1, ctypes.byref(_REMOTE), 1, 0)
+    if got < 0:
+        err = ctypes.get_errno()
+        if err == 14:  # EFAULT: a bad pointer is the caller's error, not ours
+            return b""
+        raise OSError(err, f"process_vm_readv {pid}: {os.strerror(err)}")
+    return _RBUF.raw[:got]
+
+
+def read_string(pid: int, addr: int, limit: int = 4096) -> bytes | None:
+    """A NUL-terminated string of the tracee's; None when longer than `limit` or not
+    readable (the caller refuses the call: the kernel would read it differently)."""
+    if addr == 0:
+        return None
+    out = b""
+    while len(out) < limit:
+        # first chunk up to the page end: the next page may be unmapped
+        chunk = min(4096 - (addr + len(out)) % 4096, limit - len(out))
+        data = read_mem(pid, addr + len(out), chunk)
+        if not data:
+            return None
+        nul = data.find(b"\0")
+        if nul >= 0:
+            return out + data[:nul]
+        out += data
+    return None
 
 
 def wait_any(flags: int = 0) -> tuple[int, int]:
