@@ -95,6 +95,13 @@ def create(g: GlobalOptions, opts: CreateOptions) -> st.State:
             spec.raw.setdefault("linux", {})["seccomp"] = spec.linux.seccomp
             for warning in policy.warnings:
                 g.log.warning(warning)
+    if spec.annotations.get("dev.agentsh.ptrace", "off") != "off":
+        from .traced import create_traced, wanted
+
+        why = wanted(spec, policy)
+        if why is not None:
+            g.log.warning(f"ptrace mode: {why}")
+            return create_traced(g, opts, spec, policy, bundle, why)
     net_claim = None  # network_rules: the namespace to enforce in ("" its own)
     if policy is not None:
         from . import netsetup

@@ -15,6 +15,7 @@ from .. import jsonio
 class ApprovalsSocket:
     def __init__(self, path: str, tracer) -> None:  # noqa: ANN001 - a Tracer
         self.path, self.tracer = path, tracer
+        self.stopping = False
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         old = os.umask(0o177)
         try:
@@ -60,6 +61,12 @@ class ApprovalsSocket:
                     conn.sendall((jsonio.dumps(reply) + "\n").encode())
                 except OSError:
                     pass
+            if self.stopping:
+                # `delete`: the events first; our exit then takes every tracee with us
+                # (PTRACE_O_EXITKILL)
+                self.tracer.events.flush()
+                self.close()
+                os._exit(0)
 
     def handle(self, req: dict) -> dict:
         op = req.get("op")
@@ -70,6 +77,9 @@ class ApprovalsSocket:
             reason = str(req.get("reason") or f"{op}d by an operator")
             if not self.tracer.answer(rid, op == "approve", reason):
                 return {"ok": False, "error": f"no pending request {rid}"}
+            return {"ok": True}
+        if op == "stop":
+            self.stopping = True
             return {"ok": True}
         if op == "ping":
             return {"ok": True, "pid": os.getpid()}

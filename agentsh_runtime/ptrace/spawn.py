@@ -18,11 +18,19 @@ def drop_ptrace_cap() -> None:
     """CAP_SYS_PTRACE out of the effective, permitted and inheritable sets and the
     ambient set (with no_new_privs no exec brings it back): a tracee must not trace or
     read the memory of the tracer or of another tracee."""
-    from ..linux import caps
+    import ctypes
+    import struct
 
-    with open("/proc/self/status") as f:
-        sets = {k: int(v, 16) for k, v in (line.split(":\t") for line in f
-                                           if line.startswith(("CapEff", "CapPrm", "CapInh")))}
+    from ..linux import caps
+    from ..linux.libc import check, libc
+
+    # capget, not /proc/self/status: a chrooted container process has no /proc
+    hdr = ctypes.create_string_buffer(struct.pack("=Ii", 0x20080522, 0))
+    data = ctypes.create_string_buffer(24)
+    check(libc.capget(hdr, data), "capget")
+    words = struct.unpack("=6I", data.raw)
+    sets = {k: words[i] | words[i + 3] << 32
+            for i, k in enumerate(("CapEff", "CapPrm", "CapInh"))}
     bit = 1 << CAP_SYS_PTRACE
     if not (sets["CapEff"] | sets["CapPrm"] | sets["CapInh"]) & bit:
         return
