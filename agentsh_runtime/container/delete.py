@@ -84,6 +84,10 @@ def stop_monitor(state: st.State, timeout: float = 3.0) -> None:
 
 def destroy(g: GlobalOptions, state: st.State) -> None:
     stop_monitor(state)
+    if state.data.get("ptrace"):
+        from .traced import stop_exec_tracers
+
+        stop_exec_tracers(state.dir)
     if state.data.get("network"):
         from .netsetup import cleanup
 

@@ -54,6 +54,13 @@ def exec_process(g: GlobalOptions, opts: ExecOptions) -> int:
                              "allocate tty", "--console-socket")
     for warning in process.unknown_capabilities(proc_):
         g.log.warning(warning)
+    if state.data.get("ptrace"):
+        from .traced import exec_traced
+
+        pid = exec_traced(g, state, proc_, opts.console_socket, _policy_engine)
+        if opts.pid_file:
+            write_pid_file(opts.pid_file, pid)
+        return pid
     init_pid = state.pid
     join = []
     for nstype in ns.JOIN_ORDER:
@@ -101,8 +108,19 @@ def exec_process(g: GlobalOptions, opts: ExecOptions) -> int:
 
 
 def _apply_policy(state: st.State, proc_: Process) -> None:
+    from .policy_setup import drop_enforcement_caps
+
+    engine = _policy_engine(state, proc_)
+    proc_.env, _removed = engine.filter_env(proc_.env)
+    drop_enforcement_caps(proc_, (state.data.get("policy") or {}).get("allowed_capabilities")
+                          or ())
+
+
+def _policy_engine(state: st.State, proc_: Process):  # noqa: ANN202 - a policy Engine
+    """The container's policy (saved at create) with its ${VAR} values and the
+    process's own environment."""
     from ..policy.engine import Engine
-    from .policy_setup import drop_enforcement_caps, load_policy_text
+    from .policy_setup import load_policy_text
 
     try:
         with open(os.path.join(state.dir, "policy.yaml")) as f:
@@ -118,10 +136,7 @@ def _apply_policy(state: st.State, proc_: Process) -> None:
         variables = {}
     variables = dict(variables)  # type: ignore[arg-type]
     variables.update(e.split("=", 1) for e in proc_.env if "=" in e)
-    engine = Engine(load_policy_text(text, "policy"), variables)
-    proc_.env, _removed = engine.filter_env(proc_.env)
-    drop_enforcement_caps(proc_, (state.data.get("policy") or {}).get("allowed_capabilities")
-                          or ())
+    return Engine(load_policy_text(text, "policy"), variables)
 
 
 def _listener_to_monitor(state_dir: str):  # noqa: ANN202

@@ -93,6 +93,9 @@ def create_traced(g: GlobalOptions, opts: CreateOptions, spec, policy, bundle: s
             "ptrace": {"reason": reason, "not_applied": warnings},
         }
         state = st.State(g.root, opts.id, data)
+        with open(os.path.join(state_dir, "policy.yaml"), "w") as f:
+            f.write(policy.text if policy is not None else _ALLOW_ALL)
+        state.save_json("policy-vars.json", policy.variables if policy is not None else {})
         state.save_config(spec.raw)
         state.save()
         if opts.pid_file:
@@ -116,6 +119,59 @@ def create_traced(g: GlobalOptions, opts: CreateOptions, spec, policy, bundle: s
         if console_fd >= 0:
             os.close(console_fd)
         sys.stdout.flush()
+
+
+_ALLOW_ALL = "version: 1\nname: allow-all-ptrace\n"
+TRACERS = "tracers"  # in the state dir: "pid start" of each exec's tracer
+
+
+def exec_traced(g: GlobalOptions, state: st.State, proc, console_socket: str | None,  # noqa: ANN001
+                engine_of) -> int:  # noqa: ANN001
+    """`exec` into a ptrace-mode container: the process, chrooted like the container's,
+    under a tracer of its own with the container's policy."""
+    from ..ptrace.launch import TracedProcess, launch
+
+    engine = engine_of(state, proc)
+    console_fd = -1
+    if console_socket:
+        from .create import _connect_console
+
+        console_fd = _connect_console(console_socket)
+    pol = state.data.get("policy") or {}
+    try:
+        tp = TracedProcess(proc=proc, root=state.data.get("rootfs") or "/",
+                           state_dir=state.dir, fifo=None, console_fd=console_fd,
+                           env_filter=engine.filter_env, sock_name=None)
+        pid, tracer = launch(tp, engine, pol.get("mode", "enforce"), state.id,
+                             pol.get("events_dir"), None,
+                             fallback={"reason": "exec in a ptrace-mode container"})
+    finally:
+        if console_fd >= 0:
+            os.close(console_fd)
+    with open(os.path.join(state.dir, TRACERS), "a") as f:
+        f.write(f"{tracer} {lproc.start_time(tracer)}\n")
+    from ..cgroups.manager import CgroupSet
+
+    cg = CgroupSet.from_state(state.data.get("cgroup"))
+    if cg.paths:
+        cg.join(pid)
+    return pid
+
+
+def stop_exec_tracers(state_dir: str) -> None:
+    """`delete`: each exec's tracer, and with it (EXITKILL) the process it traces."""
+    try:
+        with open(os.path.join(state_dir, TRACERS)) as f:
+            entries = [line.split() for line in f if line.strip()]
+    except OSError:
+        return
+    for pid_s, start in entries:
+        pid = int(pid_s)
+        if lproc.is_alive(pid, None if start == "None" else int(start)):
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
 
 
 def _engine(policy):  # noqa: ANN001, ANN202

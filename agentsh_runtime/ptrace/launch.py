@@ -22,6 +22,7 @@ class TracedProcess:
     fifo: str | None  # the exec fifo's name in state_dir (None: exec at once)
     console_fd: int = -1  # the console socket's connection (process.terminal)
     env_filter: object = None  # engine.filter_env
+    sock_name: str | None = "monitor.sock"  # the approvals socket in state_dir (None: none)
 
 
 def launch(tp: TracedProcess, engine, mode: str, cid: str, events_dir: str | None,  # noqa: ANN001
@@ -66,8 +67,8 @@ def launch(tp: TracedProcess, engine, mode: str, cid: str, events_dir: str | Non
 
             os.kill(pid, 9)
             os.waitpid(pid, 0)
-            raise ContainerError(f"ptrace mode: {answer.decode(errors='replace') or 'the tracer died'}",
-                                 "annotations.dev.agentsh.ptrace")
+            why = answer.decode(errors="replace") or "the tracer died"
+            raise ContainerError(f"ptrace mode: {why}", "annotations.dev.agentsh.ptrace")
         return pid, tracer
     finally:
         os.close(status_r)
@@ -171,7 +172,6 @@ def _tracer(tp: TracedProcess, engine, mode: str, cid: str, events_dir: str,  # 
         os.close(devnull)
         from ..linux import ptrace
         from ..monitor.events import EventWriter
-        from ..monitor.server import SOCK_NAME
         from .control import ApprovalsSocket
         from .tracer import OPTIONS, Tracer
 
@@ -183,7 +183,8 @@ def _tracer(tp: TracedProcess, engine, mode: str, cid: str, events_dir: str,  # 
         from ..linux import caps
 
         caps.prctl(4, 0, what="PR_SET_DUMPABLE")  # no tracee may attach to us
-        control = ApprovalsSocket(os.path.join(tp.state_dir, SOCK_NAME), tracer)
+        control = ApprovalsSocket(os.path.join(tp.state_dir, tp.sock_name), tracer) \
+            if tp.sock_name else None
         events.emit("policy_loaded", fields={"mode": mode, "enforcement": "ptrace",
                                              "traced_syscalls": list(
                                                  tracer.filter_plan().traced)})
@@ -196,7 +197,8 @@ def _tracer(tp: TracedProcess, engine, mode: str, cid: str, events_dir: str,  # 
         try:
             tracer.run(pid)
         finally:
-            control.close()
+            if control is not None:
+                control.close()
             tracer.close()
             events.flush()
     except BaseException as e:  # noqa: BLE001

@@ -33,9 +33,11 @@ def test_podman_run_in_ptrace_mode(ppm: PolicyPodman) -> None:
     assert any(e["policy"]["rule"] == "no-rm" for e in denied), denied
 
 
-def test_podman_stop_of_a_traced_container(ppm: PolicyPodman) -> None:
+def test_podman_exec_and_rm_of_a_traced_container(ppm: PolicyPodman) -> None:
     cid = ppm.run_detached("--annotation", "dev.agentsh.ptrace=on", cmd=["sleep", "1000"])
     tracer = ppm.monitor_pid(cid)
+    cp = ppm("exec", cid, "sh", "-c", "touch /tmp/x; /bin/rm /tmp/x; echo rc=$?")
+    assert cp.returncode == 0 and "rc=126" in cp.stdout, (cp.stdout, cp.stderr)
     cp = ppm("rm", "-f", "-t", "2", cid)
     assert cp.returncode == 0, cp.stderr
     assert not Path(f"/proc/{tracer}").exists() or \

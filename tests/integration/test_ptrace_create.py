@@ -145,3 +145,22 @@ def test_kill_and_forced_delete_of_a_running_traced_container(
     assert prt.delete(cid2, force=True).returncode == 0
     wait_for(lambda: not pid_alive(pid2) and not pid_alive(*tracer2), 10,
              "the container process and its tracer to go")
+
+
+def test_exec_into_a_traced_container_is_traced_too(prt: PolicyRuntime, bundle: Bundle,
+                                                    cid: str) -> None:
+    _bundle(bundle, "on", "exec sleep 60")
+    assert prt.create(bundle, cid).returncode == 0
+    tracer = prt.monitor(cid)
+    assert tracer is not None
+    assert prt.start(cid).returncode == 0
+    prt.wait_status(cid, "running")
+    ok = prt.exec(cid, "sh", "-c", "echo inside; cat /tmp/victim")
+    assert ok.returncode == 0 and "inside" in ok.stdout and "precious" in ok.stdout, ok
+    denied = prt.exec(cid, "/bin/rm", "/tmp/victim")
+    assert denied.returncode != 0, denied
+    assert (bundle.rootfs / "tmp" / "victim").exists()
+    assert any(e["type"] == "execve" and e["effective_action"] == "blocked"
+               and e["argv"][0] == "/bin/rm" for e in prt.events(cid))
+    assert prt.delete(cid, force=True).returncode == 0
+    wait_for(lambda: not pid_alive(*tracer), 10, "the tracer to exit")
