@@ -19,8 +19,17 @@ FLUSH_EVERY = 0.2  # seconds
 FLUSH_EVENTS = 256
 
 
+_second: tuple[int, str] = (-1, "")  # the last whole second formatted (one object:
+# threads swap it whole)
+
+
 def rfc3339(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e6):06d}Z"
+    global _second
+    sec = int(t)
+    cached = _second
+    if cached[0] != sec:
+        cached = _second = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
+    return f"{cached[1]}.{int(t % 1 * 1e6):06d}Z"
 
 
 def log_path(events_dir: str, container_id: str) -> str:
@@ -75,11 +84,11 @@ class EventWriter:
             if fields.get("effective_action") in self._skip and \
                     not type_.startswith(("approval_", "command_killed")):
                 return None
-        now = time.time()
         self._seq += 1
-        event = {"id": f"{self.container_id[:12]}-{int(now * 1e6):x}-{self._seq}",
-                 "timestamp": rfc3339(now), "type": type_,
-                 "container_id": self.container_id}
+        # id and timestamp are written at flush, from the time taken here: formatting
+        # them costs more than the rest of a decision on the tracer's path
+        event = {"id": None, "timestamp": time.time(), "type": type_,
+                 "container_id": self.container_id, "_seq": self._seq}
         event.update({k: v for k, v in fields.items() if v is not None})
         with self._lock:
             self._buf.append(event)  # encoded at flush: off the decision's path
@@ -99,6 +108,12 @@ class EventWriter:
                 return
             buf, self._buf = self._buf, []
             dumps = self._dumps
+            prefix = self.container_id[:12]
+            for e in buf:
+                now = e["timestamp"]
+                if isinstance(now, float):
+                    e["id"] = f"{prefix}-{int(now * 1e6):x}-{e.pop('_seq', 0)}"
+                    e["timestamp"] = rfc3339(now)
             data = "".join([dumps(e) + "\n" for e in buf]).encode()
             for path in self.paths:
                 self._append(path, data)

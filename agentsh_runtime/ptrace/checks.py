@@ -45,6 +45,7 @@ class Checks:
         self.names = NameMap()
         self.dns = None
         self._pidfds: dict[int, int] = {}
+        self._comms: dict[int, str | None] = {}
 
     def handlers(self) -> dict:
         p = self.t.policy
@@ -76,7 +77,15 @@ class Checks:
         for fd in self._pidfds.values():
             os.close(fd)
 
+    def comm(self, tid: int) -> str | None:
+        """The thread's name, read once per program (an exec renames it)."""
+        name = self._comms.get(tid)
+        if name is None:
+            name = self._comms[tid] = _comm(tid)
+        return name
+
     def forget(self, tid: int) -> None:
+        self._comms.pop(tid, None)
         self.expect_exec.pop(tid, None)
         fd = self._pidfds.pop(tid, None)
         if fd is not None:
@@ -95,7 +104,7 @@ class Checks:
         pol = {"decision": d.decision, "effective_decision": effective, "rule": d.rule}
         if d.message:
             pol["message"] = d.message
-        self.events.emit(etype, pid=tid, comm=_comm(tid), policy=pol,
+        self.events.emit(etype, pid=tid, comm=self.comm(tid), policy=pol,
                          effective_action="allowed" if effective == "allow" else "blocked",
                          latency_us=int((time.perf_counter() - t0) * 1e6), fields=extra,
                          **fields)
@@ -109,7 +118,7 @@ class Checks:
             if on_allow is not None:
                 on_allow(tid)
             return ALLOW
-        event = dict(event, rule=d.rule, message=d.message, comm=_comm(tid))
+        event = dict(event, rule=d.rule, message=d.message, comm=self.comm(tid))
         regs = ptrace.syscall_info(tid, ptrace.SyscallInfo())
         nr, args = regs.nr, tuple(regs.args)
 
@@ -205,6 +214,8 @@ class Checks:
         """At the exec stop, before the new program's first instruction: it must be
         the file that was checked (another thread may have changed the path since)."""
         expected = self.expect_exec.pop(former, None) or self.expect_exec.pop(tid, None)
+        self._comms.pop(tid, None)
+        self._comms.pop(former, None)
         self.t.exec_changed_mm(tid, former)
         if former != tid:
             self.t.resolver.tgid.pop(former, None)
@@ -426,7 +437,8 @@ class Checks:
         if redirect is not None and redirect.redirect_to and effective == "allow":
             host, _, rport = redirect.redirect_to.rpartition(":")
             new = _ip_literal(host.strip("[]"))
-            moved = sa.rewrite_inet(raw, new, int(rport)) if new and rport.isdigit() else None
+            ok = new and rport.isdigit() and 0 < int(rport) < 65536
+            moved = sa.rewrite_inet(raw, new, int(rport)) if ok else None
             if moved is None:
                 rd = Decision(m.DENY, redirect.name, "connect redirect target not usable "
                               "from this socket", kind="network")
