@@ -31,7 +31,7 @@ ANN_PTRACE = "dev.agentsh.ptrace"
 ANN_ACTIVE = "dev.agentsh.ptrace.active"
 NOT_KEPT = ("namespaces", "mounts other than the root (chroot)", "devices", "sysctl",
             "maskedPaths and readonlyPaths", "hostname", "linux.seccomp (the tracer's "
-            "filter replaces it)", "apparmor and selinux labels")
+            "filter replaces it)", "apparmor and selinux labels", "startContainer hooks")
 
 
 def wanted(spec, policy) -> str | None:  # noqa: ANN001
@@ -80,6 +80,16 @@ def create_traced(g: GlobalOptions, opts: CreateOptions, spec, policy, bundle: s
                              fallback={"reason": reason, "not_applied": warnings})
         if cgroups is not None:
             cgroups.join(pid)
+        hook_state = {"ociVersion": OCI_VERSION, "id": opts.id, "status": "creating",
+                      "pid": pid, "bundle": bundle, "annotations": spec.annotations}
+        if any(spec.hooks.values()):
+            from ..hooks.runner import run_hooks
+
+            # no namespaces of its own: the runtime's and the container's are the same,
+            # so createContainer runs here too; startContainer cannot (nothing runs
+            # inside the container before its exec but our own code): not run
+            for kind in ("prestart", "createRuntime", "createContainer"):
+                run_hooks(spec.hooks, kind, hook_state)
         data = {
             "ociVersion": OCI_VERSION, "id": opts.id, "pid": pid,
             "init_start": lproc.start_time(pid), "bundle": bundle, "rootfs": spec.root_path,
@@ -92,6 +102,8 @@ def create_traced(g: GlobalOptions, opts: CreateOptions, spec, policy, bundle: s
             "monitor": {"pid": tracer, "start": lproc.start_time(tracer)},
             "ptrace": {"reason": reason, "not_applied": warnings},
         }
+        if any(spec.hooks.values()):
+            data["hooks"] = spec.hooks
         state = st.State(g.root, opts.id, data)
         with open(os.path.join(state_dir, "policy.yaml"), "w") as f:
             f.write(policy.text if policy is not None else _ALLOW_ALL)
@@ -222,6 +234,8 @@ def _asks_for(spec, what: str) -> bool:  # noqa: ANN001
         return bool(raw.get("hostname"))
     if what.startswith("linux.seccomp"):
         return bool(lin.get("seccomp"))
+    if what == "startContainer hooks":
+        return bool((raw.get("hooks") or {}).get("startContainer"))
     if what.startswith("apparmor"):
         p = raw.get("process") or {}
         return bool(p.get("apparmorProfile") or p.get("selinuxLabel"))

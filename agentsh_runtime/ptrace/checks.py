@@ -29,6 +29,8 @@ _ETYPE = {"open": "file_open", "read": "file_open", "write": "file_write",
           "mkdir": "dir_create", "rename": "file_rename", "chmod": "file_chmod",
           "chown": "file_chmod", "list": "dir_list", "stat": "file_stat"}
 _PROC_MEM = re.compile(r"/proc/\d+(/task/\d+)?/mem\Z")
+_OPENS = frozenset(("open", "openat", "openat2", "creat"))
+_NAME_OPS = ("delete", "rmdir", "rename", "create", "mkdir", "symlink", "link")
 _PROC_STATUS = re.compile(r"/proc/\d+(/task/\d+)?/status\Z")
 _TRACER_PID = re.compile(rb"TracerPid:\t(\d+)")
 RED_ZONE = 128  # x86_64 ABI: below the stack pointer a leaf function may keep data
@@ -46,6 +48,7 @@ class Checks:
         self.dns = None
         self._pidfds: dict[int, int] = {}
         self._comms: dict[int, str | None] = {}
+        self._fixed_cache: dict[str, bool] = {}
 
     def handlers(self) -> dict:
         p = self.t.policy
@@ -295,9 +298,11 @@ class Checks:
             if self.log_allowed and (not d.is_default or op not in m.READ_OPS):
                 self._emit(_ETYPE.get(op, "file_open"), tid, d, "allow", t0, **ev,
                            fields={"syscall": name})
-            if self.t.mask_tracer_pid and op in ("open", "read") and \
-                    _PROC_STATUS.match(path):
-                self.t.after_syscall(tid, self._status_opened)
+            if name in _OPENS and not self.audit and \
+                    not (self._fixed(path) and self._fixed(checked[0][1])):
+                # what the kernel opened is checked again at the syscall's exit: another
+                # process may have swapped a directory of the path for a symlink since
+                self.t.after_syscall(tid, lambda t: self._opened(t, op, path, t0))
                 return HELD
             return ALLOW
         if effective == m.APPROVE:
@@ -364,8 +369,57 @@ class Checks:
             return HELD
         return ALLOW
 
-    def _status_opened(self, tid: int) -> None:
-        pass  # the open itself needs nothing; reads of the fd are masked
+    def _fixed(self, path: str) -> bool:
+        """No tracee can change what `path` names: the policy refuses every operation
+        that adds, removes or replaces a name on each of its components (so no race can
+        swap one for a symlink; mounts are refused in ptrace mode). Such paths (system
+        trees under a read-only rule) skip the check at the open's exit. Policy-static:
+        remembered per path."""
+        got = self._fixed_cache.get(path)
+        if got is None:
+            blocks = self.engine.blocks
+            decide = self.engine.file
+            got = True
+            cur = ""
+            for part in path.strip("/").split("/"):
+                cur += "/" + part
+                if not all(blocks(decide(o, cur)) and decide(o, cur).decision == m.DENY
+                           for o in _NAME_OPS):
+                    got = False
+                    break
+            if len(self._fixed_cache) > 8192:
+                self._fixed_cache.clear()
+            self._fixed_cache[path] = got
+        return got
+
+    def _opened(self, tid: int, op: str, checked: str, t0: float) -> None:
+        """At an allowed open's exit: the file it got must be one the policy allows;
+        if not, the path changed under the check (a race) and the process is killed
+        before it returns to user space (the fd it would use never reaches it)."""
+        regs = ptrace.get_regs(tid)
+        fd = regs.rax
+        if fd >= 1 << 63:
+            return  # the open failed
+        link = procmem.fd_path(tid, fd)
+        if not link or not link.startswith("/"):
+            return
+        if link.endswith(" (deleted)"):
+            link = link[:-10]
+        try:
+            got = self.t.resolver._inside(link)
+        except Unresolvable:
+            got = link
+        if got == checked:
+            return
+        d = self._decide_paths(op, [(None, got, got)])
+        if self._effective(d) == "allow":
+            return
+        os.kill(tid, 9)
+        d = Decision(m.DENY, "opened-other-file",
+                     f"opened {got}, which the policy denies ({d.rule}), after {checked} "
+                     "was checked: killed before it could use it", kind="file")
+        self._emit("file_open", tid, d, "deny", t0, operation=op, path=got, path2=checked,
+                   fields={"reason": "the path changed between the check and the open"})
 
     def _mask(self, tid: int, buf: int) -> None:
         regs = ptrace.get_regs(tid)

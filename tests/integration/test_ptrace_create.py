@@ -3,6 +3,7 @@ host refuses namespaces: here, a runtime without CAP_SYS_ADMIN), off (fails clos
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -164,3 +165,20 @@ def test_exec_into_a_traced_container_is_traced_too(prt: PolicyRuntime, bundle: 
                and e["argv"][0] == "/bin/rm" for e in prt.events(cid))
     assert prt.delete(cid, force=True).returncode == 0
     wait_for(lambda: not pid_alive(*tracer), 10, "the tracer to exit")
+
+
+def test_runtime_side_hooks_run(prt: PolicyRuntime, bundle: Bundle, cid: str,
+                                tmp_path: Path) -> None:
+    seen = {k: tmp_path / f"{k}.json" for k in ("prestart", "createRuntime", "poststart",
+                                                "poststop")}
+    _bundle(bundle, "on", "exit 0")
+    bundle.update(hooks={k: [{"path": "/bin/sh", "args": ["sh", "-c", f"cat > {f}"]}]
+                         for k, f in seen.items()})
+    assert prt.create(bundle, cid).returncode == 0
+    assert seen["prestart"].exists() and seen["createRuntime"].exists()
+    assert json.loads(seen["createRuntime"].read_text())["id"] == cid
+    assert prt.start(cid).returncode == 0
+    prt.wait_status(cid, "stopped", timeout=10)
+    assert seen["poststart"].exists()
+    assert prt.delete(cid).returncode == 0
+    assert json.loads(seen["poststop"].read_text())["status"] == "stopped"

@@ -16,7 +16,10 @@ PTPROBE_C = r"""
  *   packet          socket(AF_PACKET)       vmwrite PID  process_vm_writev into PID
  *   vfork PATH      vfork, execv(PATH); prints the child's exit status
  *   thread PATH     a second thread opens PATH; prints "thread errno"
- *   selfkill        kill(getppid(), 0) then tgkill of our own thread with signal 0 */
+ *   swaprace D N    a child keeps swapping D/ok/sub between a directory (holding "f",
+ *                   allowed) and a symlink to D/deny (whose "f" is denied) by rename;
+ *                   we open D/ok/sub/f N times; "HIT" and exit 3 when what we read is
+ *                   the denied file's AGENT_MARK, else "opened=K refused=R" */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -97,6 +100,37 @@ int main(int argc, char **argv) {
         say("allowed-write", syscall(SYS_open, p("ok/w"), O_WRONLY | O_CREAT, 0644));
         int ok = open(p("ok/y"), O_RDONLY);
         say("fchmod-allowed", syscall(SYS_fchmod, ok, 0644));
+        return 0;
+    }
+    if (!strcmp(m, "swaprace")) {
+        snprintf(D, sizeof D, "%s", argv[2]);
+        int n = atoi(argv[3]);
+        char real[600], link[600], sub[600], f[600], deny[600];
+        snprintf(real, sizeof real, "%s/ok/real", D); snprintf(link, sizeof link, "%s/ok/lnk", D);
+        snprintf(sub, sizeof sub, "%s/ok/sub", D); snprintf(f, sizeof f, "%s/ok/sub/f", D);
+        snprintf(deny, sizeof deny, "%s/deny", D);
+        pid_t c = fork();
+        if (c == 0) {
+            for (;;) {
+                rename(real, sub);           /* sub: the real directory */
+                rename(sub, real);
+                symlink(deny, link);
+                rename(link, sub);           /* sub: a symlink to deny */
+                unlink(sub);
+            }
+        }
+        int opened = 0, refused = 0;
+        for (int i = 0; i < n; i++) {
+            int fd = open(f, O_RDONLY);
+            if (fd < 0) { if (errno == EACCES) refused++; continue; }
+            char b[64] = {0};
+            ssize_t k = read(fd, b, sizeof b - 1);
+            close(fd);
+            opened++;
+            if (k > 0 && strstr(b, "AGENT_MARK")) { printf("HIT\n"); kill(c, 9); return 3; }
+        }
+        kill(c, 9); waitpid(c, 0, 0);
+        printf("opened=%d refused=%d\n", opened, refused);
         return 0;
     }
     if (!strcmp(m, "ptraceme")) { say("ptraceme", ptrace(PTRACE_TRACEME, 0, 0, 0)); return 0; }
