@@ -172,8 +172,8 @@ def test_runtime_side_hooks_run(prt: PolicyRuntime, bundle: Bundle, cid: str,
     seen = {k: tmp_path / f"{k}.json" for k in ("prestart", "createRuntime", "poststart",
                                                 "poststop")}
     _bundle(bundle, "on", "exit 0")
-    bundle.update(hooks={k: [{"path": "/bin/sh", "args": ["sh", "-c", f"cat > {f}"]}]
-                         for k, f in seen.items()})
+    bundle.config["hooks"] = {k: [{"path": "/bin/sh", "args": ["sh", "-c", f"cat > {f}"]}]
+                              for k, f in seen.items()}
     assert prt.create(bundle, cid).returncode == 0
     assert seen["prestart"].exists() and seen["createRuntime"].exists()
     assert json.loads(seen["createRuntime"].read_text())["id"] == cid
