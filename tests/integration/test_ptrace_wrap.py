@@ -161,6 +161,13 @@ def _probe(lab: Lab) -> str:
     return str(dest)
 
 
+def _prog(lab: Lab, name: str) -> str:
+    """A test program copied where the tracer's user can run it."""
+    dest = lab.path(name)
+    shutil.copy2(compiled(name), dest)
+    return str(dest)
+
+
 # -- commands ---------------------------------------------------------------------------
 
 def test_exec_allow_deny_and_events(lab: Lab) -> None:
@@ -198,7 +205,8 @@ def test_first_command_is_checked_and_exit_status_passes_through(lab: Lab) -> No
     assert r.returncode == 128 + signal.SIGTERM
 
 
-def test_exec_redirect_runs_the_other_program(root_lab: Lab) -> None:
+def test_exec_redirect_runs_the_other_program(lab: Lab) -> None:
+    root_lab = lab
     root_lab.policy(command_rules=[
         {"name": "curl-to-echo", "commands": ["wget"], "decision": "redirect",
          "redirect_to": {"command": "/bin/echo", "args": ["redirected"]}},
@@ -210,13 +218,12 @@ def test_exec_redirect_runs_the_other_program(root_lab: Lab) -> None:
 
 
 def test_exec_race_a_thread_flipping_the_path_never_runs_the_denied_program(
-        root_lab: Lab) -> None:
+        lab: Lab) -> None:
     """The path is read at the syscall stop and the kernel reads it again: a second
     thread flips it in between. The exec stop compares /proc/PID/exe with the file
     that was checked and kills a mismatch before its first instruction."""
-    lab = root_lab
     marker = compiled("marker")
-    race = compiled("race")
+    race = _prog(lab, "race")
     a, b = lab.path("a"), lab.path("b")
     shutil.copy2(marker, b)  # the denied program: creates PWNED when it runs
     shutil.copy2("/bin/true", a)
@@ -225,7 +232,7 @@ def test_exec_race_a_thread_flipping_the_path_never_runs_the_denied_program(
         {"name": "no-b", "commands": [str(b)], "decision": "deny"},
         {"name": "rest", "commands": ["*"], "decision": "allow"}])
     for who in ("main", "thread"):
-        r = lab.run([str(race), "1", str(a), str(b), str(pwned), who], timeout=60)
+        r = lab.run([race, "1", str(a), str(b), str(pwned), who], timeout=60)
         assert "attempts=" in r.stdout, (r.stdout, r.stderr)
         assert not pwned.exists(), f"the denied program ran ({who}): {r.stdout}"
 
@@ -286,13 +293,12 @@ def test_multithreaded_tracee_threads_are_checked(lab: Lab) -> None:
 
 
 def test_open_race_a_thread_flipping_the_name_never_opens_the_denied_file(
-        root_lab: Lab) -> None:
+        lab: Lab) -> None:
     """flip: one thread rewrites the name between an allowed and a denied file while
     another opens it; every open whose check saw the allowed name must open that one."""
-    lab = root_lab
     _file_lab(lab)
     lab.path("deny/f").write_text("AGENT_MARK secret\n")
-    r = lab.run([str(compiled("flip")), str(lab.path("ok/y")), str(lab.path("deny/f")),
+    r = lab.run([_prog(lab, "flip"), str(lab.path("ok/y")), str(lab.path("deny/f")),
                  "3000"], timeout=120)
     assert "hits=" in r.stdout, (r.stdout, r.stderr)
     hits = int(r.stdout.split("hits=")[1].split()[0])
@@ -300,12 +306,11 @@ def test_open_race_a_thread_flipping_the_name_never_opens_the_denied_file(
 
 
 def test_symlink_swap_by_another_process_never_yields_the_denied_file(
-        root_lab: Lab) -> None:
+        lab: Lab) -> None:
     """Another process (not a thread: nothing to freeze) swaps a directory of the checked
     path for a symlink to the denied tree between the check and the kernel's walk. The
     file an open really got is checked at the syscall's exit: a denied one kills the
     process before it returns to user space."""
-    lab = root_lab
     _file_lab(lab)
     lab.path("deny/f").write_text("AGENT_MARK secret\n")
     lab.path("ok/real").mkdir()
@@ -570,8 +575,7 @@ def test_fork_bomb_under_rlimit_nproc(root_lab: Lab) -> None:
     reap_orphans()
 
 
-def test_tracer_pid_masked_on_request(root_lab: Lab) -> None:
-    lab = root_lab
+def test_tracer_pid_masked_on_request(lab: Lab) -> None:
     lab.policy(file_rules=[{"name": "all", "paths": ["/**"], "operations": ["*"],
                             "decision": "allow"}])
     cmd = ["/bin/sh", "-c", "grep TracerPid /proc/self/status; "
@@ -615,8 +619,7 @@ def test_approval_through_the_socket(root_lab: Lab) -> None:
     assert resolved and resolved[0]["policy"]["effective_decision"] == "allow"
 
 
-def test_env_policy_filters_the_environment(root_lab: Lab) -> None:
-    lab = root_lab
+def test_env_policy_filters_the_environment(lab: Lab) -> None:
     lab.policy(env_policy={"deny": ["SECRET_*"]})
     r = lab.run(["/bin/sh", "-c", "echo [$SECRET_TOKEN] [$KEEP]"],
                 env=dict(os.environ, SECRET_TOKEN="s3cr3t", KEEP="yes"))
