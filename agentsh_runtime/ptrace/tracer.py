@@ -345,7 +345,22 @@ class Tracer:
 
     def dispatch(self, tid: int, nr: int, args: tuple[int, ...]) -> None:
         frozen = nr not in self.no_freeze and self.freeze_peers(tid)
-        verdict = self.handlers[nr](tid, nr, args)
+        try:
+            verdict = self.handlers[nr](tid, nr, args)
+        except ProcessLookupError:
+            raise
+        except Exception as e:  # noqa: BLE001 - one call fails closed, the rest goes on
+            if isinstance(e, OSError) and e.errno == errno.ESRCH:
+                raise
+            where = e.__traceback__
+            while where is not None and where.tb_next is not None:
+                where = where.tb_next
+            line = f" ({os.path.basename(where.tb_frame.f_code.co_filename)}:" \
+                f"{where.tb_lineno})" if where is not None else ""
+            self.events.emit("monitor_warning", pid=tid, fields={
+                "message": f"tracer: {sc.NAME.get(nr, nr)}: {type(e).__name__}: {e}{line}; "
+                           "the call was refused", "mode": "ptrace"})
+            verdict = errno.EACCES
         if verdict is ALLOW:
             if frozen:
                 self.after_syscall(tid, self._thaw)

@@ -646,3 +646,21 @@ def test_bad_policy_names_the_field(tmp_path: Path) -> None:
     r = subprocess.run([WRAP, "wrap", "--policy", str(bad), "--", "true"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 125 and "decision" in r.stderr, r.stderr
+
+
+def test_audit_mode_decides_and_logs_but_never_blocks(lab: Lab) -> None:
+    _file_lab(lab)
+    lab.policy(command_rules=[{"name": "no-cat", "commands": ["cat"], "decision": "deny"},
+                              {"name": "rest", "commands": ["*"], "decision": "allow"}],
+               file_rules=[{"name": "no-deny", "paths": [str(lab.path("deny")) + "/**"],
+                            "operations": ["*"], "decision": "deny"},
+                           {"name": "rest", "paths": ["/**"], "operations": ["*"],
+                            "decision": "allow"}])
+    r = lab.run(["/bin/sh", "-c", f"cat {lab.path('deny/f')}"], "--mode", "audit")
+    assert r.returncode == 0 and "secret" in r.stdout, (r.stdout, r.stderr)
+    ev = lab.read_events()
+    execs = [e for e in ev if e["type"] == "execve" and e["policy"]["rule"] == "no-cat"]
+    assert execs and execs[0]["policy"]["decision"] == "deny"
+    assert execs[0]["policy"]["effective_decision"] == "allow"
+    files = [e for e in ev if e.get("policy", {}).get("rule") == "no-deny"]
+    assert files and all(e["effective_action"] == "allowed" for e in files)
