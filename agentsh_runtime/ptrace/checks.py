@@ -219,6 +219,7 @@ class Checks:
         expected = self.expect_exec.pop(former, None) or self.expect_exec.pop(tid, None)
         self._comms.pop(tid, None)
         self._comms.pop(former, None)
+        self.t.limits.exec_started(tid)
         self.t.exec_changed_mm(tid, former)
         if former != tid:
             self.t.resolver.tgid.pop(former, None)

@@ -104,6 +104,9 @@ class Tracer:
         self._queued: list[tuple[int, int, object]] = []  # stops seen while freezing
         self.frozen: dict[int, tuple[list[tuple[int, int]], float]] = {}  # tid -> peers
         self.parked: set[int] = set()  # stopped by us (held or frozen): not running
+        from .timelimits import TimeLimits
+
+        self.limits = TimeLimits(engine.policy.resource_limits, events)
         self.checks = Checks(self)
         self.handlers = self.checks.handlers()
         # arguments in registers only, or checked again at the exec stop
@@ -120,6 +123,7 @@ class Tracer:
         self.seen.add(root_pid)
         self.procs.setdefault(root_pid, Proc(()))
         self._join_mm(root_pid, None)
+        self.limits.start(root_pid)
         _settle_in()
         wait4, WALL = os.wait4, ptrace.WALL
         try:
@@ -332,6 +336,8 @@ class Tracer:
 
     # -- a syscall stop -----------------------------------------------------------------
     def _on_syscall(self, tid: int) -> None:
+        if self.limits.idle:
+            self.limits.last_activity = time.monotonic()
         info = ptrace.syscall_info(tid, self.info)
         if info.op != ptrace.SYSCALL_INFO_SECCOMP:
             ptrace.cont(tid)
@@ -473,6 +479,7 @@ class Tracer:
         self.events.flush()
 
     def close(self) -> None:
+        self.limits.close()
         self.checks.close()
         self.resolver.close()
         for fd in (self._wake_r, self._wake_w):

@@ -217,8 +217,14 @@ def _forward(pid: int, sig: int) -> None:
 
 
 def not_enforced(policy) -> list[str]:  # noqa: ANN001
-    out = []
-    if policy.resource_limits is not None:
-        out.append("resource_limits: no cgroups in ptrace mode (rlimits of the "
-                   "container's config still apply)")
-    return out
+    """resource_limits needing cgroups: ptrace mode has none (the time limits it keeps)."""
+    limits = policy.resource_limits
+    if limits is None:
+        return []
+    names = [f for f in ("max_memory_mb", "memory_swap_max_mb", "cpu_quota_percent",
+                         "disk_read_bps_max", "disk_write_bps_max", "net_bandwidth_mbps",
+                         "pids_max") if getattr(limits, f) is not None]
+    if not names:
+        return []
+    return [f"resource_limits.{', '.join(names)}: no cgroups in ptrace mode (the "
+            "time limits are enforced)"]

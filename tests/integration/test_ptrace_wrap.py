@@ -664,3 +664,22 @@ def test_audit_mode_decides_and_logs_but_never_blocks(lab: Lab) -> None:
     assert execs[0]["policy"]["effective_decision"] == "allow"
     files = [e for e in ev if e.get("policy", {}).get("rule") == "no-deny"]
     assert files and all(e["effective_action"] == "allowed" for e in files)
+
+
+def test_time_limits(lab: Lab) -> None:
+    lab.policy(resource_limits={"command_timeout": "1s"})
+    t0 = time.monotonic()
+    r = lab.run(["/bin/sh", "-c", "sleep 20; echo rc=$?"])
+    assert time.monotonic() - t0 < 10 and "rc=137" in r.stdout, (r.stdout, r.stderr)
+    killed = [e for e in lab.read_events() if e["type"] == "command_killed"]
+    assert killed and killed[0]["fields"]["limit"] == "command_timeout", killed
+    lab.events.unlink()
+    lab.policy(resource_limits={"session_timeout": "1s", "max_memory_mb": 64})
+    t0 = time.monotonic()
+    r = lab.run(["/bin/sh", "-c", "sleep 20; echo not reached"])
+    assert time.monotonic() - t0 < 10 and r.returncode == 137, (r.returncode, r.stdout)
+    ev = lab.read_events()
+    assert any(e["type"] == "command_killed" and e["fields"]["limit"] == "session_timeout"
+               for e in ev)
+    assert any(e["type"] == "policy_section_not_enforced" and "max_memory_mb" in
+               e["fields"]["message"] for e in ev)
