@@ -61,6 +61,9 @@ def launch(tp: TracedProcess, engine, mode: str, cid: str, events_dir: str | Non
             _tracer(tp, engine, mode, cid, events_dir or DEFAULT_DIR, extra_events, pid,
                     go_w, t_w, fallback)
         os.close(t_w)
+        # the tracer is the container process's sibling, not its parent: under Yama's
+        # ptrace_scope 1 the process names it as its tracer (PR_SET_PTRACER) first
+        os.write(go_w, b"P" + tracer.to_bytes(4, "little"))
         answer = _read_all(t_r)
         if not answer.startswith(b"ok"):
             from ..errors import ContainerError
@@ -73,6 +76,28 @@ def launch(tp: TracedProcess, engine, mode: str, cid: str, events_dir: str | Non
     finally:
         os.close(status_r)
         os.close(go_w)
+
+
+PR_SET_PTRACER = 0x59616D61
+
+
+def _seize(pid: int, options: int, patience: float = 3.0) -> None:
+    """PTRACE_SEIZE, retried while the process has not named us its tracer yet (EPERM
+    under Yama)."""
+    import errno
+    import time
+
+    from ..linux import ptrace
+
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            ptrace.seize(pid, options)
+            return
+        except OSError as e:
+            if e.errno != errno.EPERM or time.monotonic() > deadline:
+                raise
+            time.sleep(0.002)
 
 
 class _NoEvents:
@@ -130,8 +155,17 @@ def _container_process(tp: TracedProcess, bpf: bytes, status_w: int, go_r: int) 
         os.write(status_w, b"ok")
         os.close(status_w)
         status_w = -1
-        if os.read(go_r, 1) != b"G":
+        who = os.read(go_r, 5)
+        if len(who) != 5 or who[:1] != b"P":
             os._exit(127)  # no tracer: never run untraced
+        from ..linux import caps
+
+        try:
+            caps.prctl(PR_SET_PTRACER, int.from_bytes(who[1:], "little"), what="PR_SET_PTRACER")
+        except OSError:
+            pass  # no Yama: nothing to say
+        if os.read(go_r, 1) != b"G":
+            os._exit(127)
         os.close(go_r)
         if tp.fifo:
             fd = os.open(tp.fifo, os.O_WRONLY | os.O_CLOEXEC, dir_fd=state_fd)
@@ -170,7 +204,6 @@ def _tracer(tp: TracedProcess, engine, mode: str, cid: str, events_dir: str,  # 
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
         os.close(devnull)
-        from ..linux import ptrace
         from ..monitor.events import EventWriter
         from .control import ApprovalsSocket
         from .tracer import OPTIONS, Tracer
@@ -179,7 +212,7 @@ def _tracer(tp: TracedProcess, engine, mode: str, cid: str, events_dir: str,  # 
         audit = engine.policy.audit
         events.set_audit(audit.log_allowed, audit.log_denied, audit.log_approved)
         tracer = Tracer(engine, mode, events, root=tp.root)
-        ptrace.seize(pid, OPTIONS)
+        _seize(pid, OPTIONS)
         from ..linux import caps
 
         caps.prctl(4, 0, what="PR_SET_DUMPABLE")  # no tracee may attach to us
