@@ -59,6 +59,14 @@ def _ptrace(req: int, pid: int, addr: int, data: int, what: str) -> int:
     return check(libc.ptrace(req, pid, ctypes.c_void_p(addr), ctypes.c_void_p(data)), what)
 
 
+_raw = libc.ptrace  # the tracer's hot path: ints straight to C, a message only on error
+
+
+def _failed(req: str, tid: int) -> OSError:
+    err = ctypes.get_errno()
+    return OSError(err, f"{req} {tid}: {os.strerror(err)}")
+
+
 def seize(tid: int, options: int) -> None:
     _ptrace(PTRACE_SEIZE, tid, 0, options, f"PTRACE_SEIZE {tid}")
 
@@ -72,7 +80,8 @@ def detach(tid: int, sig: int = 0) -> None:
 
 
 def cont(tid: int, sig: int = 0) -> None:
-    _ptrace(PTRACE_CONT, tid, 0, sig, f"PTRACE_CONT {tid}")
+    if _raw(PTRACE_CONT, tid, None, sig or None) < 0:
+        raise _failed("PTRACE_CONT", tid)
 
 
 def listen(tid: int) -> None:
@@ -100,8 +109,8 @@ _INFO_SIZE = ctypes.sizeof(SyscallInfo)
 
 def syscall_info(tid: int, info: SyscallInfo) -> SyscallInfo:
     """PTRACE_GET_SYSCALL_INFO into `info` (reused: the tracer's hot path)."""
-    _ptrace(PTRACE_GET_SYSCALL_INFO, tid, _INFO_SIZE, ctypes.addressof(info),
-            f"PTRACE_GET_SYSCALL_INFO {tid}")
+    if _raw(PTRACE_GET_SYSCALL_INFO, tid, _INFO_SIZE, ctypes.addressof(info)) < 0:
+        raise _failed("PTRACE_GET_SYSCALL_INFO", tid)
     return info
 
 
