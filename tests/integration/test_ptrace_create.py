@@ -182,3 +182,22 @@ def test_runtime_side_hooks_run(prt: PolicyRuntime, bundle: Bundle, cid: str,
     assert seen["poststart"].exists()
     assert prt.delete(cid).returncode == 0
     assert json.loads(seen["poststop"].read_text())["status"] == "stopped"
+
+
+def test_approvals_of_a_traced_container(prt: PolicyRuntime, bundle: Bundle,
+                                         cid: str) -> None:
+    write_in(bundle, "/tmp/victim", "precious\n")
+    bundle.update(args=["sh", "-c", "/bin/rm /tmp/victim; echo rc=$?"],
+                  annotations={ANN_INLINE: command_policy(
+                      {"name": "ask-rm", "commands": ["rm"], "decision": "approve",
+                       "timeout": "30s"}), ANN_PTRACE: "on"})
+    assert prt.create(bundle, cid).returncode == 0
+    assert prt.start(cid).returncode == 0
+    pending = wait_for(lambda: prt.pending(cid), 10, "a pending approval")
+    assert pending[0]["argv"] == ["/bin/rm", "/tmp/victim"], pending
+    assert (bundle.rootfs / "tmp" / "victim").exists()
+    assert prt.approvals("approve", cid, pending[0]["id"]).returncode == 0
+    prt.wait_status(cid, "stopped", timeout=10)
+    out, _ = prt.output(bundle, cid)
+    assert "rc=0" in out and not (bundle.rootfs / "tmp" / "victim").exists(), out
+    assert prt.delete(cid).returncode == 0
