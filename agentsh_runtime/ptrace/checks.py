@@ -17,6 +17,7 @@ from . import sockaddr as sa
 from . import syscalls as sc
 from .fileargs import PathArg, decode
 from .paths import Unresolvable
+from .stablepaths import StablePaths
 from .tracer import ALLOW, HELD
 
 AUDIT_ARCH_X86_64 = 0xC000003E
@@ -49,6 +50,7 @@ class Checks:
         self._pidfds: dict[int, int] = {}
         self._comms: dict[int, str | None] = {}
         self._fixed_cache: dict[str, bool] = {}
+        self.paths = StablePaths(tracer.resolver, self._fixed)
 
     def handlers(self) -> dict:
         p = self.t.policy
@@ -264,6 +266,7 @@ class Checks:
             return ALLOW
         res = self.t.resolver
         checked: list[tuple[PathArg, str, str]] = []
+        stable = True
         try:
             for pa in pargs:
                 if pa.ptr is None:  # an fd's own file (fchmod, fchown)
@@ -272,12 +275,15 @@ class Checks:
                     except Unresolvable:
                         return ALLOW  # a socket, pipe or anonymous inode: no path
                     checked.append((pa, target, target))
+                    stable = False
                     continue
                 raw = ptrace.read_string(tid, pa.ptr)
                 if raw is None:
                     return errno.EFAULT if not pa.ptr else errno.ENAMETOOLONG
                 lit, joined = res.literal(tid, pa.dirfd, raw)
-                checked.append((pa, lit, res.resolve(joined, pa.follow)))
+                real, fixed = self.paths.resolve(joined, pa.follow)
+                checked.append((pa, lit, real))
+                stable = stable and fixed
         except Unresolvable as e:
             d = Decision(m.DENY, "unresolvable-path", str(e), kind="file")
             self._emit("file_open", tid, d, "deny", t0, operation=pargs[0].op,
@@ -299,8 +305,7 @@ class Checks:
             if self.log_allowed and (not d.is_default or op not in m.READ_OPS):
                 self._emit(_ETYPE.get(op, "file_open"), tid, d, "allow", t0, **ev,
                            fields={"syscall": name})
-            if name in _OPENS and not self.audit and \
-                    not (self._fixed(path) and self._fixed(checked[0][1])):
+            if name in _OPENS and not self.audit and not stable:
                 # what the kernel opened is checked again at the syscall's exit: another
                 # process may have swapped a directory of the path for a symlink since
                 self.t.after_syscall(tid, lambda t: self._opened(t, op, path, t0))
@@ -373,9 +378,8 @@ class Checks:
     def _fixed(self, path: str) -> bool:
         """No tracee can change what `path` names: the policy refuses every operation
         that adds, removes or replaces a name on each of its components (so no race can
-        swap one for a symlink; mounts are refused in ptrace mode). Such paths (system
-        trees under a read-only rule) skip the check at the open's exit. Policy-static:
-        remembered per path."""
+        swap one for a symlink; mounts are refused in ptrace mode). StablePaths walks
+        a path's names with it. Policy-static: remembered per path."""
         got = self._fixed_cache.get(path)
         if got is None:
             blocks = self.engine.blocks

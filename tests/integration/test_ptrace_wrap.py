@@ -325,6 +325,36 @@ def test_symlink_swap_by_another_process_never_yields_the_denied_file(
         assert killed, "killed without saying why"
 
 
+def test_fixed_symlink_through_a_writable_dir_is_resolved_again(lab: Lab) -> None:
+    """A symlink in a tree whose names nobody may change, pointing through a directory
+    the tracee may change: its resolution is not remembered (StablePaths), so after the
+    tracee swaps that directory for a symlink into the denied tree, the same path is
+    denied (and its open checked again at the exit) rather than read."""
+    for d in ("fx", "w/sub", "secret/a/b", "secret/fx"):
+        lab.path(d).mkdir(parents=True)
+    lab.path("fx/x").write_text("public\n")
+    lab.path("secret/fx/x").write_text("AGENT_MARK secret\n")
+    os.symlink(f"{lab.dir}/w/sub/../../fx/x", lab.path("fx/l"))
+    names = ["delete", "rmdir", "rename", "create", "mkdir", "symlink", "link"]
+    lab.policy(file_rules=[
+        {"name": "no-secret", "paths": [f"{lab.dir}/secret", f"{lab.dir}/secret/**"],
+         "operations": ["*"], "decision": "deny"},
+        {"name": "fixed-names", "paths": ["/tmp", str(lab.dir), f"{lab.dir}/fx",
+                                          f"{lab.dir}/fx/**"],
+         "operations": names, "decision": "deny"},
+        {"name": "lab", "paths": [f"{lab.dir}/**"], "operations": ["*"],
+         "decision": "allow"}, DEV, SYSTEM_RO])
+    script = (f"cat fx/l fx/l; rmdir w/sub; ln -s {lab.dir}/secret/a/b w/sub; "
+              "cat fx/l; echo rc=$?")
+    r = lab.run(["/bin/sh", "-c", script])
+    assert r.stdout.count("public") == 2, (r.stdout, r.stderr)
+    assert "AGENT_MARK" not in r.stdout, "the denied file was read"
+    assert "rc=1" in r.stdout, (r.stdout, r.stderr)
+    assert lab.path("w/sub").is_symlink(), "the swap itself was refused"
+    denied = [e for e in lab.read_events() if e.get("effective_action") == "blocked"]
+    assert denied and denied[-1]["policy"]["rule"] == "no-secret", denied
+
+
 def test_file_redirect_and_soft_delete(root_lab: Lab) -> None:
     lab = root_lab
     lab.path("ws").mkdir()
