@@ -16,6 +16,7 @@ PTRACE_SYSCALL = 24
 PTRACE_GETREGS = 12
 PTRACE_SETREGS = 13
 PTRACE_DETACH = 17
+PTRACE_SETOPTIONS = 0x4200
 PTRACE_GETEVENTMSG = 0x4201
 PTRACE_SEIZE = 0x4206
 PTRACE_INTERRUPT = 0x4207
@@ -82,6 +83,11 @@ def detach(tid: int, sig: int = 0) -> None:
 def cont(tid: int, sig: int = 0) -> None:
     if _raw(PTRACE_CONT, tid, None, sig or None) < 0:
         raise _failed("PTRACE_CONT", tid)
+
+
+def set_options(tid: int, options: int) -> None:
+    if _raw(PTRACE_SETOPTIONS, tid, None, options) < 0:
+        raise _failed("PTRACE_SETOPTIONS", tid)
 
 
 def listen(tid: int) -> None:

@@ -15,6 +15,7 @@ from ..policy import model as m
 from ..policy.engine import Decision, ExecQuery, SignalQuery, UnixQuery, stricter
 from . import sockaddr as sa
 from . import syscalls as sc
+from .execargs import read_exec
 from .fileargs import PathArg, decode
 from .paths import Unresolvable
 from .stablepaths import StablePaths
@@ -89,6 +90,13 @@ class Checks:
             name = self._comms[tid] = _comm(tid)
         return name
 
+    def born(self, child: int, parent: int) -> None:
+        """A new thread or process has its creator's name (until it execs or renames
+        itself): no /proc read for its first event."""
+        name = self.comm(parent)
+        if name is not None:
+            self._comms[child] = name
+
     def forget(self, tid: int) -> None:
         self._comms.pop(tid, None)
         self.expect_exec.pop(tid, None)
@@ -136,11 +144,11 @@ class Checks:
 
     # -- exec -----------------------------------------------------------------------------
     def exec(self, tid: int, nr: int, args: tuple[int, ...]) -> object:
-        from ..monitor.execcheck import depth_of, read_exec
+        from ..monitor.execcheck import depth_of
 
         t0 = time.perf_counter()
         try:
-            target = read_exec(tid, AUDIT_ARCH_X86_64, nr, args)
+            target, stable = read_exec(tid, nr, args, self.paths)
         except procmem.TooLong as e:
             d = Decision(m.DENY, "argv-too-long", str(e), kind="command")
             self._emit("execve", tid, d, "deny", t0, operation="exec")
@@ -164,7 +172,12 @@ class Checks:
               "argv": list(target.argv)}
         verdict: object = ALLOW
         if effective == "allow":
-            self.expect_exec[tid] = (set(target.identity), target.argv)
+            if stable and nr == sc.NR["execve"] and target.interpreter is None and \
+                    self.t.sole_writer(tid):
+                # nothing can change what runs between here and the kernel: no exec stop
+                self.t.unwatch_exec(tid, (set(target.identity), target.argv))
+            else:
+                self.expect_exec[tid] = (set(target.identity), target.argv)
         elif effective == m.APPROVE:
             def approved(t: int) -> None:
                 self.expect_exec[t] = (set(target.identity), target.argv)
@@ -219,33 +232,50 @@ class Checks:
         """At the exec stop, before the new program's first instruction: it must be
         the file that was checked (another thread may have changed the path since)."""
         expected = self.expect_exec.pop(former, None) or self.expect_exec.pop(tid, None)
-        self._comms.pop(tid, None)
-        self._comms.pop(former, None)
-        self.t.limits.exec_started(tid)
-        self.t.exec_changed_mm(tid, former)
-        if former != tid:
-            self.t.resolver.tgid.pop(former, None)
-        proc = self.t.procs.get(tid)
+        self._now_runs(tid, former, expected[1] if expected else None)
         if expected is None:
             if self.t.policy.command_rules:
                 self._kill_exec(tid, "an exec that was not checked")
             return
-        identity, argv = expected
+        identity, _ = expected
         if not identity:
             self._kill_exec(tid, "the program was not there when it was checked")
             return
-        if proc is not None:
-            proc.argv = argv
-        else:
-            from .tracer import Proc
-
-            self.t.procs[tid] = Proc(argv)
         try:
             st = os.stat(f"/proc/{tid}/exe")
         except OSError:
             return
         if (st.st_dev, st.st_ino) not in identity:
             self._kill_exec(tid, "the program changed between its check and its exec")
+
+    def exec_settled(self, tid: int, expected: tuple) -> None:
+        """The first stop after an exec that ran without its exec stop (unwatch_exec):
+        if it did run (the file is the checked one), what the exec stop does now."""
+        identity, argv = expected
+        try:
+            st = os.stat(f"/proc/{tid}/exe")
+        except OSError:
+            return
+        if (st.st_dev, st.st_ino) in identity:
+            self._now_runs(tid, tid, argv)
+
+    def _now_runs(self, tid: int, former: int, argv: tuple[str, ...] | None) -> None:
+        """tid runs a new program (argv, when it was checked)."""
+        self._comms.pop(tid, None)
+        self._comms.pop(former, None)
+        self.t.limits.exec_started(tid)
+        self.t.exec_changed_mm(tid, former)
+        if former != tid:
+            self.t.resolver.tgid.pop(former, None)
+        if argv is None:
+            return
+        proc = self.t.procs.get(tid)
+        if proc is not None:
+            proc.argv = argv
+        else:
+            from .tracer import Proc
+
+            self.t.procs[tid] = Proc(argv)
 
     def _kill_exec(self, tid: int, reason: str) -> None:
         os.kill(tid, 9)

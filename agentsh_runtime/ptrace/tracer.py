@@ -118,6 +118,9 @@ class Tracer:
         self.mm_of: dict[int, int] = {}
         self.mm_members: dict[int, set[int]] = {}
         self._mm_seq = 0
+        self.vforked: dict[int, int] = {}  # vfork child -> the parent it holds
+        # execs let run without their exec stop (unwatch_exec): tid -> (identity, argv)
+        self.unwatched: dict[int, tuple] = {}
         self._queued: list[tuple[int, int, object]] = []  # stops seen while freezing
         self.frozen: dict[int, tuple[list[tuple[int, int]], float]] = {}  # tid -> peers
         self.parked: set[int] = set()  # stopped by us (held or frozen): not running
@@ -208,6 +211,8 @@ class Tracer:
         return None
 
     def _on_stop(self, tid: int, status: int) -> None:
+        if tid in self.unwatched:
+            self._settle_exec(tid)
         sig = (status >> 8) & 0xFF
         event = status >> 16
         if event == ptrace.PTRACE_EVENT_SECCOMP:
@@ -239,6 +244,9 @@ class Tracer:
 
     def _on_new(self, parent: int, child: int, event: int) -> None:
         self.seen.add(child)
+        if event == ptrace.PTRACE_EVENT_VFORK:
+            self.vforked[child] = parent
+        self.checks.born(child, parent)
         self._join_mm(child, parent if ptrace.same_mm(parent, child) else None)
         parent_tgid = self.resolver.tgid.get(parent, parent)
         if event == ptrace.PTRACE_EVENT_CLONE:
@@ -253,6 +261,11 @@ class Tracer:
 
     def _on_exit(self, pid: int, status: int, ru) -> int:  # noqa: ANN001
         self.seen.discard(pid)
+        expected = self.unwatched.pop(pid, None)
+        if expected is not None and pid in self.procs:
+            # gone before any other stop: most likely after running what was checked
+            self.procs[pid].argv = expected[1]
+        self.vforked.pop(pid, None)
         self._leave_mm(pid)
         self.parked.discard(pid)
         if pid in self.frozen:
@@ -304,6 +317,8 @@ class Tracer:
     def exec_changed_mm(self, tid: int, former: int) -> None:
         """After an exec the thread has a new address space of its own (the other
         threads of its old group are gone; a vfork parent keeps the old one)."""
+        self.vforked.pop(tid, None)
+        self.vforked.pop(former, None)
         self._leave_mm(former)
         self._leave_mm(tid)
         self._join_mm(tid, None)
@@ -314,6 +329,25 @@ class Tracer:
             return set()
         members = self.mm_members.get(group, ())
         return {t for t in members if t != tid} if len(members) > 1 else set()
+
+    def sole_writer(self, tid: int) -> bool:
+        """No other thread can write tid's memory now: it shares its address space
+        with nobody but, after a vfork, the parent the kernel holds until it execs."""
+        peers = self.peers(tid)
+        return not peers or peers == {self.vforked.get(tid)}
+
+    def unwatch_exec(self, tid: int, expected: tuple) -> None:
+        """Let an execve whose outcome is certain (a stable path, an ELF file, no other
+        writer of its memory: checks.exec) run without its exec stop, one round trip
+        less per command. A seized tracee gets no SIGTRAP for an exec without
+        PTRACE_O_TRACEEXEC; the option is back at its next stop (_settle_exec)."""
+        ptrace.set_options(tid, OPTIONS & ~ptrace.PTRACE_O_TRACEEXEC)
+        self.unwatched[tid] = expected
+
+    def _settle_exec(self, tid: int) -> None:
+        expected = self.unwatched.pop(tid)
+        ptrace.set_options(tid, OPTIONS)
+        self.checks.exec_settled(tid, expected)
 
     def freeze_peers(self, tid: int) -> bool:
         """Stop every other thread of tid's address space before its arguments are read,

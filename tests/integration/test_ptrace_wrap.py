@@ -217,20 +217,32 @@ def test_exec_redirect_runs_the_other_program(lab: Lab) -> None:
     assert ev and ev[0]["policy"]["rule"] == "curl-to-echo", ev
 
 
+@pytest.mark.parametrize("tree", ["workspace", "fixed"])
 def test_exec_race_a_thread_flipping_the_path_never_runs_the_denied_program(
-        lab: Lab) -> None:
+        lab: Lab, tree: str) -> None:
     """The path is read at the syscall stop and the kernel reads it again: a second
     thread flips it in between. The exec stop compares /proc/PID/exe with the file
-    that was checked and kills a mismatch before its first instruction."""
+    that was checked and kills a mismatch before its first instruction. In a tree
+    whose names nobody may change ("fixed") an exec may run without its exec stop,
+    but only when nothing else can write the caller's memory: not here."""
     marker = compiled("marker")
     race = _prog(lab, "race")
-    a, b = lab.path("a"), lab.path("b")
+    lab.path("fx").mkdir()
+    a, b = (lab.path("a"), lab.path("b")) if tree == "workspace" else \
+        (lab.path("fx/a"), lab.path("fx/b"))
     shutil.copy2(marker, b)  # the denied program: creates PWNED when it runs
     shutil.copy2("/bin/true", a)
     pwned = lab.path("PWNED")
+    names = ["delete", "rmdir", "rename", "create", "mkdir", "symlink", "link"]
     lab.policy(command_rules=[
         {"name": "no-b", "commands": [str(b)], "decision": "deny"},
-        {"name": "rest", "commands": ["*"], "decision": "allow"}])
+        {"name": "rest", "commands": ["*"], "decision": "allow"}],
+        file_rules=[
+        {"name": "fixed-names", "paths": ["/tmp", str(lab.dir), f"{lab.dir}/fx",
+                                          f"{lab.dir}/fx/**"],
+         "operations": names, "decision": "deny"},
+        {"name": "lab", "paths": [f"{lab.dir}/**"], "operations": ["*"],
+         "decision": "allow"}, DEV, SYSTEM_RO])
     for who in ("main", "thread"):
         r = lab.run([race, "1", str(a), str(b), str(pwned), who], timeout=60)
         assert "attempts=" in r.stdout, (r.stdout, r.stderr)
