@@ -55,6 +55,7 @@ class EventWriter:
         self.max_file_bytes = max_file_bytes
         self.keep = keep
         self._buf: list[dict] = []
+        self._rendered: list[str] = []  # the first len(_rendered) of _buf, as lines
         self._lock = _thread.allocate_lock()  # the FUSE server's thread emits too
         self._last_flush = time.monotonic()
         self._seq = 0
@@ -101,20 +102,35 @@ class EventWriter:
         if self._buf and time.monotonic() - self._last_flush >= FLUSH_EVERY:
             self.flush()
 
+    def render_one(self) -> bool:
+        """Render the oldest event not yet rendered, in time the caller has to spare
+        (the ptrace tracer while its tracees run); False when none waits."""
+        if len(self._rendered) >= len(self._buf):
+            return False
+        with self._lock:
+            i = len(self._rendered)
+            if i >= len(self._buf):
+                return False
+            self._rendered.append(self._render(self._buf[i]))
+        return True
+
+    def _render(self, e: dict) -> str:
+        now = e["timestamp"]
+        if isinstance(now, float):
+            e["id"] = f"{self.container_id[:12]}-{int(now * 1e6):x}-{e.pop('_seq', 0)}"
+            e["timestamp"] = rfc3339(now)
+        return self._dumps(e) + "\n"
+
     def flush(self) -> None:
         with self._lock:
             self._last_flush = time.monotonic()
             if not self._buf:
                 return
-            buf, self._buf = self._buf, []
-            dumps = self._dumps
-            prefix = self.container_id[:12]
-            for e in buf:
-                now = e["timestamp"]
-                if isinstance(now, float):
-                    e["id"] = f"{prefix}-{int(now * 1e6):x}-{e.pop('_seq', 0)}"
-                    e["timestamp"] = rfc3339(now)
-            data = "".join([dumps(e) + "\n" for e in buf]).encode()
+            buf, lines = self._buf, self._rendered
+            self._buf, self._rendered = [], []
+            render = self._render
+            lines += [render(e) for e in buf[len(lines):]]
+            data = "".join(lines).encode()
             for path in self.paths:
                 self._append(path, data)
 

@@ -72,6 +72,29 @@ def _settle_in() -> int:
     return spin
 
 
+class _Flusher:
+    """Writes the events out at least every FLUSH_EVERY while the loop sleeps in
+    wait4 (a quiet session's events would otherwise wait for the next busy moment)."""
+
+    def __init__(self, events) -> None:  # noqa: ANN001 - an EventWriter
+        import threading
+
+        from ..monitor.events import FLUSH_EVERY
+
+        self._events, self._every = events, FLUSH_EVERY
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="event-flush", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._every):
+            self._events.maybe_flush()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(1.0)
+
+
 class Held:
     """A syscall waiting for a person: the thread stays stopped until answered."""
 
@@ -146,6 +169,8 @@ class Tracer:
         self.limits.start(root_pid)
         spin = _settle_in()
         wait4, WALL = os.wait4, ptrace.WALL
+        render = self.events.render_one
+        flusher = _Flusher(self.events)
         try:
             while True:
                 if self._queued:
@@ -161,6 +186,7 @@ class Tracer:
                         polls = spin
                         while not pid and polls:
                             polls -= 1
+                            render()  # an event's JSON off the stops' path
                             pid, status, ru = wait4(-1, WALL | os.WNOHANG)
                         if not pid:
                             pid, status, ru = wait4(-1, WALL)
@@ -179,6 +205,7 @@ class Tracer:
                 if pid == root_pid:
                     return code
         finally:
+            flusher.stop()
             self.events.flush()
 
     def _wait_with_pending(self):  # noqa: ANN202

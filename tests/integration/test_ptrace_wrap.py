@@ -629,6 +629,22 @@ def test_tracer_pid_masked_on_request(lab: Lab) -> None:
     assert len(lines) == 2 and all(x.split()[1] == "0" for x in lines), r.stdout
 
 
+def test_events_reach_the_log_while_the_session_is_quiet(root_lab: Lab) -> None:
+    """A session that acts and then waits: its events are in the log within a second,
+    not at its next burst of activity or its end."""
+    lab = root_lab
+    _file_lab(lab)
+    p = lab.popen(["/bin/sh", "-c", f"cat {lab.path('deny/f')}; exec sleep 30"])
+    deadline = time.monotonic() + 5
+    blocked: list[dict] = []
+    while time.monotonic() < deadline and not blocked:
+        time.sleep(0.1)
+        blocked = [e for e in lab.read_events() if e.get("effective_action") == "blocked"
+                   and e["type"] == "file_open"]
+    assert p.poll() is None, "the session ended early"
+    assert blocked and blocked[0]["path"] == str(lab.path("deny/f")), lab.read_events()
+
+
 # -- approvals, env, bad input ----------------------------------------------------------
 
 def test_approval_through_the_socket(root_lab: Lab) -> None:
