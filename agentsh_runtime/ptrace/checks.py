@@ -35,6 +35,8 @@ _OPENS = frozenset(("open", "openat", "openat2", "creat"))
 _NAME_OPS = ("delete", "rmdir", "rename", "create", "mkdir", "symlink", "link")
 _PROC_STATUS = re.compile(r"/proc/\d+(/task/\d+)?/status\Z")
 _TRACER_PID = re.compile(rb"TracerPid:\t(\d+)")
+QUIET_MAX = 16384
+_QUIET_OPENS = {sc.NR["open"]: 0, sc.NR["openat"]: 1}  # -> the path's argument
 RED_ZONE = 128  # x86_64 ABI: below the stack pointer a leaf function may keep data
 
 
@@ -51,6 +53,9 @@ class Checks:
         self._pidfds: dict[int, int] = {}
         self._comms: dict[int, str | None] = {}
         self._fixed_cache: dict[str, bool] = {}
+        # (absolute path bytes, open flags) of opens allowed with nothing to log at
+        # stable paths: the policy and the resolution are fixed, so is the answer
+        self._quiet: set[tuple[bytes, int]] = set()
         self.paths = StablePaths(tracer.resolver, self._fixed)
 
     def handlers(self) -> dict:
@@ -287,6 +292,15 @@ class Checks:
     # -- files ----------------------------------------------------------------------------
     def file(self, tid: int, nr: int, args: tuple[int, ...]) -> object:
         t0 = time.perf_counter()
+        quiet_key = None
+        first = None
+        if nr in _QUIET_OPENS:  # open(path, flags) / openat(dirfd, path, flags)
+            i = _QUIET_OPENS[nr]
+            first = ptrace.read_string(tid, args[i])
+            if first is not None and first[:1] == b"/" and not args[i + 1] & O_CREAT:
+                quiet_key = (first, args[i + 1] & 0xFFFFFFFF)
+                if quiet_key in self._quiet:
+                    return ALLOW
         name = sc.NAME[nr]
         try:
             pargs, flags = decode(name, args, tid)
@@ -307,7 +321,8 @@ class Checks:
                     checked.append((pa, target, target))
                     stable = False
                     continue
-                raw = ptrace.read_string(tid, pa.ptr)
+                raw = first if first is not None and pa is pargs[0] else \
+                    ptrace.read_string(tid, pa.ptr)
                 if raw is None:
                     return errno.EFAULT if not pa.ptr else errno.ENAMETOOLONG
                 lit, joined = res.literal(tid, pa.dirfd, raw)
@@ -335,6 +350,11 @@ class Checks:
             if self.log_allowed and (not d.is_default or op not in m.READ_OPS):
                 self._emit(_ETYPE.get(op, "file_open"), tid, d, "allow", t0, **ev,
                            fields={"syscall": name})
+            elif quiet_key is not None and stable and not self.audit:
+                # the same call again needs nothing from us: remembered by its bytes
+                if len(self._quiet) >= QUIET_MAX:
+                    self._quiet.clear()
+                self._quiet.add(quiet_key)
             if name in _OPENS and not self.audit and not stable:
                 # what the kernel opened is checked again at the syscall's exit: another
                 # process may have swapped a directory of the path for a symlink since
