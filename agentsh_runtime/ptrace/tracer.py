@@ -169,7 +169,7 @@ class Tracer:
         self.limits.start(root_pid)
         spin = _settle_in()
         wait4, WALL = os.wait4, ptrace.WALL
-        render = self.events.render_one
+        render, sched_yield = self.events.render_one, os.sched_yield
         flusher = _Flusher(self.events)
         try:
             while True:
@@ -186,7 +186,8 @@ class Tracer:
                         polls = spin
                         while not pid and polls:
                             polls -= 1
-                            render()  # an event's JSON off the stops' path
+                            if not render():  # an event's JSON off the stops' path
+                                sched_yield()  # whoever else waits for this CPU first
                             pid, status, ru = wait4(-1, WALL | os.WNOHANG)
                         if not pid:
                             pid, status, ru = wait4(-1, WALL)
