@@ -153,7 +153,7 @@ class Checks:
 
         t0 = time.perf_counter()
         try:
-            target, stable = read_exec(tid, nr, args, self.paths)
+            target, stable, path_len = read_exec(tid, nr, args, self.paths)
         except procmem.TooLong as e:
             d = Decision(m.DENY, "argv-too-long", str(e), kind="command")
             self._emit("execve", tid, d, "deny", t0, operation="exec")
@@ -178,7 +178,8 @@ class Checks:
         verdict: object = ALLOW
         if effective == "allow":
             if stable and nr == sc.NR["execve"] and target.interpreter is None and \
-                    self.t.sole_writer(tid):
+                    self.t.sole_writer(tid) and \
+                    self.t.private_memory(tid, args[0], path_len + 1):
                 # nothing can change what runs between here and the kernel: no exec stop
                 self.t.unwatch_exec(tid, (set(target.identity), target.argv))
             else:
@@ -299,7 +300,8 @@ class Checks:
             first = ptrace.read_string(tid, args[i])
             if first is not None and first[:1] == b"/" and not args[i + 1] & O_CREAT:
                 quiet_key = (first, args[i + 1] & 0xFFFFFFFF)
-                if quiet_key in self._quiet:
+                if quiet_key in self._quiet and \
+                        self.t.private_memory(tid, args[i], len(first) + 1):
                     return ALLOW
         name = sc.NAME[nr]
         try:
@@ -311,6 +313,7 @@ class Checks:
         res = self.t.resolver
         checked: list[tuple[PathArg, str, str]] = []
         stable = True
+        raw_len = 0
         try:
             for pa in pargs:
                 if pa.ptr is None:  # an fd's own file (fchmod, fchown)
@@ -325,6 +328,8 @@ class Checks:
                     ptrace.read_string(tid, pa.ptr)
                 if raw is None:
                     return errno.EFAULT if not pa.ptr else errno.ENAMETOOLONG
+                if pa is pargs[0]:
+                    raw_len = len(raw)
                 lit, joined = res.literal(tid, pa.dirfd, raw)
                 real, fixed = self.paths.resolve(joined, pa.follow)
                 checked.append((pa, lit, real))
@@ -355,7 +360,8 @@ class Checks:
                 if len(self._quiet) >= QUIET_MAX:
                     self._quiet.clear()
                 self._quiet.add(quiet_key)
-            if name in _OPENS and not self.audit and not stable:
+            if name in _OPENS and not self.audit and not (
+                    stable and self.t.private_memory(tid, pargs[0].ptr, raw_len + 1)):
                 # what the kernel opened is checked again at the syscall's exit: another
                 # process may have swapped a directory of the path for a symlink since
                 self.t.after_syscall(tid, lambda t: self._opened(t, op, path, t0))

@@ -69,9 +69,10 @@ def read_argv(tid: int, addr: int) -> tuple[str, ...]:
 
 
 def read_exec(tid: int, nr: int, args: tuple[int, ...],
-              paths: StablePaths) -> tuple[ExecTarget, bool]:
-    """(what runs, whether its path is stable); TooLong: deny; OSError: refuse (EFAULT,
-    or a dirfd that names no directory). An empty identity: nothing there to run."""
+              paths: StablePaths) -> tuple[ExecTarget, bool, int]:
+    """(what runs, whether its path is stable, the path string's length); TooLong:
+    deny; OSError: refuse (EFAULT, or a dirfd that names no directory). An empty
+    identity: nothing there to run."""
     t = ExecTarget()
     if nr == EXECVEAT:
         dirfd = args[0] & 0xFFFFFFFF
@@ -79,7 +80,8 @@ def read_exec(tid: int, nr: int, args: tuple[int, ...],
         path_ptr, argv_ptr, flags = args[1], args[2], args[4]
     else:
         dirfd, path_ptr, argv_ptr, flags = AT_FDCWD, args[0], args[1], 0
-    raw = _dec(read_string(tid, path_ptr, MAX_STRING)) if path_ptr else ""
+    raw_bytes = read_string(tid, path_ptr, MAX_STRING) if path_ptr else b""
+    raw = _dec(raw_bytes)
     t.argv = read_argv(tid, argv_ptr)
     res = paths.resolver
     if raw.startswith("/"):
@@ -96,13 +98,13 @@ def read_exec(tid: int, nr: int, args: tuple[int, ...],
         t.resolved, stable = paths.resolve(joined, True)
     except Unresolvable:
         t.resolved = t.path
-        return t, False  # a loop or the like: nothing the kernel would run
+        return t, False, len(raw_bytes)  # a loop or the like: nothing the kernel would run
     prefix = "" if res.root == "/" else res.root
     host = prefix + t.resolved
     try:
         st = os.stat(host)
     except OSError:
-        return t, False
+        return t, False, len(raw_bytes)
     t.identity.add((st.st_dev, st.st_ino))
     shebang = _shebang_cached(host, st)
     if shebang:
@@ -113,10 +115,10 @@ def read_exec(tid: int, nr: int, args: tuple[int, ...],
             t.interpreter_resolved, _ = paths.resolve(
                 interp if interp.startswith("/") else "/" + interp, True)
         except Unresolvable:
-            return t, False
+            return t, False, len(raw_bytes)
         try:
             ist = os.stat(prefix + t.interpreter_resolved)
         except OSError:
-            return t, False
+            return t, False, len(raw_bytes)
         t.identity.add((ist.st_dev, ist.st_ino))
-    return t, stable
+    return t, stable, len(raw_bytes)

@@ -142,6 +142,7 @@ class Tracer:
         self.mm_members: dict[int, set[int]] = {}
         self._mm_seq = 0
         self.vforked: dict[int, int] = {}  # vfork child -> the parent it holds
+        self._pagemaps: dict[int, int] = {}  # address space -> an fd on its pagemap
         # execs let run without their exec stop (unwatch_exec): tid -> (identity, argv)
         self.unwatched: dict[int, tuple] = {}
         self._queued: list[tuple[int, int, object]] = []  # stops seen while freezing
@@ -341,6 +342,9 @@ class Tracer:
                 members.discard(tid)
                 if not members:
                     del self.mm_members[group]
+                    fd = self._pagemaps.pop(group, None)
+                    if fd is not None:
+                        os.close(fd)
 
     def exec_changed_mm(self, tid: int, former: int) -> None:
         """After an exec the thread has a new address space of its own (the other
@@ -357,6 +361,24 @@ class Tracer:
             return set()
         members = self.mm_members.get(group, ())
         return {t for t in members if t != tid} if len(members) > 1 else set()
+
+    def private_memory(self, tid: int, addr: int, length: int) -> bool:
+        """Is [addr, addr + length) of tid's memory private anonymous pages, which
+        no other process can rewrite (a MAP_SHARED page or a file's page can change
+        between our read and the kernel's; threads of the address space are frozen
+        or ruled out by sole_writer)? False when it cannot be told."""
+        from ..linux import pagemap
+
+        group = self.mm_of.get(tid)
+        if group is None:
+            return False
+        fd = self._pagemaps.get(group)
+        try:
+            if fd is None:
+                fd = self._pagemaps[group] = pagemap.open_pagemap(tid)
+            return pagemap.private_anon(fd, addr, length)
+        except OSError:
+            return False
 
     def sole_writer(self, tid: int) -> bool:
         """No other thread can write tid's memory now: it shares its address space
@@ -564,6 +586,9 @@ class Tracer:
         self.events.flush()
 
     def close(self) -> None:
+        for fd in self._pagemaps.values():
+            os.close(fd)
+        self._pagemaps.clear()
         self.limits.close()
         self.checks.close()
         self.resolver.close()

@@ -368,6 +368,66 @@ def test_fixed_symlink_through_a_writable_dir_is_resolved_again(lab: Lab) -> Non
     assert denied and denied[-1]["policy"]["rule"] == "no-secret", denied
 
 
+def _fixed_tree_lab(lab: Lab, **extra: object) -> tuple[Path, Path]:
+    """fx/a (allowed) and fx/b (denied) in a tree whose names nobody may change: paths
+    the tracer treats as stable (no re-resolution, no check at an open's exit)."""
+    lab.path("fx").mkdir()
+    names = ["delete", "rmdir", "rename", "create", "mkdir", "symlink", "link"]
+    lab.policy(file_rules=[
+        {"name": "no-b", "paths": [f"{lab.dir}/fx/b"], "operations": ["*"],
+         "decision": "deny"},
+        {"name": "fixed-names", "paths": ["/tmp", str(lab.dir), f"{lab.dir}/fx",
+                                          f"{lab.dir}/fx/**"],
+         "operations": names, "decision": "deny"},
+        {"name": "lab", "paths": [f"{lab.dir}/**"], "operations": ["*"],
+         "decision": "allow"}, DEV, SYSTEM_RO], audit={"log_allowed": False}, **extra)
+    return lab.path("fx/a"), lab.path("fx/b")
+
+
+def test_shared_memory_flip_by_another_process_never_opens_the_denied_file(
+        lab: Lab) -> None:
+    """The path string sits in a MAP_SHARED page another process keeps rewriting
+    (nothing to freeze): at a stable path too, an open whose string is not in the
+    caller's private memory is checked again at its exit."""
+    a, b = _fixed_tree_lab(lab)
+    a.write_text("public\n")
+    b.write_text("AGENT_MARK secret\n")
+    r = lab.run([_prog(lab, "shmflip"), "open", "3", str(a), str(b)], timeout=120)
+    assert "HIT" not in r.stdout, "the denied file was read"
+    assert r.returncode in (0, 128 + signal.SIGKILL), (r.returncode, r.stdout, r.stderr)
+    if r.returncode:
+        killed = [e for e in lab.read_events()
+                  if e.get("policy", {}).get("rule") == "opened-other-file"]
+        assert killed, "killed without saying why"
+    else:
+        assert "attempts=" in r.stdout, (r.stdout, r.stderr)
+
+
+def test_shared_memory_flip_by_another_process_never_runs_the_denied_program(
+        lab: Lab) -> None:
+    """The same for an exec: a path in shared memory keeps the exec stop, where
+    /proc/PID/exe must be the program that was checked."""
+    lab.path("fx").mkdir()
+    a, b = lab.path("fx/a"), lab.path("fx/b")
+    shutil.copy2("/bin/true", a)
+    shutil.copy2(compiled("marker"), b)
+    pwned = lab.path("PWNED")
+    names = ["delete", "rmdir", "rename", "create", "mkdir", "symlink", "link"]
+    lab.policy(command_rules=[
+        {"name": "no-b", "commands": [str(b)], "decision": "deny"},
+        {"name": "rest", "commands": ["*"], "decision": "allow"}],
+        file_rules=[
+        {"name": "fixed-names", "paths": ["/tmp", str(lab.dir), f"{lab.dir}/fx",
+                                          f"{lab.dir}/fx/**"],
+         "operations": names, "decision": "deny"},
+        {"name": "lab", "paths": [f"{lab.dir}/**"], "operations": ["*"],
+         "decision": "allow"}, DEV, SYSTEM_RO])
+    r = lab.run([_prog(lab, "shmflip"), "exec", "3", str(a), str(b), str(pwned)],
+                timeout=120)
+    assert "attempts=" in r.stdout, (r.stdout, r.stderr)
+    assert not pwned.exists(), f"the denied program ran: {r.stdout}"
+
+
 def test_file_redirect_and_soft_delete(root_lab: Lab) -> None:
     lab = root_lab
     lab.path("ws").mkdir()

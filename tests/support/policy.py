@@ -700,8 +700,84 @@ int main(int argc, char **argv) {
 }
 """
 
+SHMFLIP_C = r"""
+/* shmflip open|exec SECONDS ALLOWED DENIED [MARKER]
+ * The path lives in a MAP_SHARED page; a second *process* (no shared address space:
+ * nothing a tracer would freeze) keeps flipping its one differing byte between
+ * ALLOWED and DENIED. open: open+read the path again and again; prints hits=N, the
+ * reads that returned DENIED's content (its first line must contain AGENT_MARK).
+ * exec: fork children that execve the path with argv {"true", MARKER}; the DENIED
+ * program creates MARKER if it ever runs. Prints attempts=N. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+extern char **environ;
+static double now(void) {
+    struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+int main(int argc, char **argv) {
+    if (argc < 5) {
+        fprintf(stderr, "usage: shmflip open|exec SECS ALLOWED DENIED [MARKER]\n");
+        return 2;
+    }
+    int exec_mode = !strcmp(argv[1], "exec");
+    double secs = atof(argv[2]);
+    const char *a = argv[3], *d = argv[4];
+    size_t n = strlen(a), pos = 0;
+    int diff = 0;
+    if (n != strlen(d) || n > 200) { fprintf(stderr, "shmflip: lengths differ\n"); return 2; }
+    for (size_t i = 0; i < n; i++) if (a[i] != d[i]) { pos = i; diff++; }
+    if (diff != 1) { fprintf(stderr, "shmflip: paths must differ in one byte\n"); return 2; }
+    char *buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED) { perror("mmap"); return 2; }
+    memcpy(buf, a, n + 1);
+    pid_t flipper = fork();
+    if (flipper == 0) {
+        volatile char *p = buf + pos;
+        for (;;) { *p = d[pos]; *p = a[pos]; }
+    }
+    long attempts = 0, hits = 0;
+    double end = now() + secs;
+    char data[256];
+    while (now() < end) {
+        attempts++;
+        if (exec_mode) {
+            pid_t pid = fork();
+            if (pid == 0) {
+                char *args[] = {"true", argc > 5 ? argv[5] : "x", NULL};
+                execve(buf, args, environ);
+                _exit(126);
+            }
+            int st;
+            waitpid(pid, &st, 0);
+        } else {
+            int fd = open(buf, O_RDONLY);
+            if (fd < 0) continue;
+            ssize_t got = read(fd, data, sizeof data - 1);
+            close(fd);
+            if (got > 0) {
+                data[got] = 0;
+                if (strstr(data, "AGENT_MARK")) { hits++; printf("HIT\n"); fflush(stdout); }
+            }
+        }
+    }
+    kill(flipper, SIGKILL);
+    waitpid(flipper, NULL, 0);
+    printf("attempts=%ld hits=%ld\n", attempts, hits);
+    return 0;
+}
+"""
+
 PROGRAMS = {"openrace": OPENRACE_C, "marker": MARKER_C, "xexec": XEXEC_C, "race": RACE_C,
-            "iouring": IO_URING_C, "fops": FOPS_C, "flip": FLIP_C}
+            "iouring": IO_URING_C, "fops": FOPS_C, "flip": FLIP_C, "shmflip": SHMFLIP_C}
 
 
 def compiled(name: str) -> Path:
