@@ -19,7 +19,7 @@ from .execargs import read_exec
 from .fileargs import PathArg, decode
 from .paths import Unresolvable
 from .stablepaths import StablePaths
-from .tracer import ALLOW, HELD
+from .tracer import ALLOW, HELD, RED_ZONE
 
 AUDIT_ARCH_X86_64 = 0xC000003E
 O_ACCMODE, O_CREAT, O_EXCL, O_TRUNC = 0o3, 0o100, 0o200, 0o1000
@@ -37,7 +37,6 @@ _PROC_STATUS = re.compile(r"/proc/\d+(/task/\d+)?/status\Z")
 _TRACER_PID = re.compile(rb"TracerPid:\t(\d+)")
 QUIET_MAX = 16384
 _QUIET_OPENS = {sc.NR["open"]: 0, sc.NR["openat"]: 1}  # -> the path's argument
-RED_ZONE = 128  # x86_64 ABI: below the stack pointer a leaf function may keep data
 
 
 class Checks:
@@ -311,7 +310,12 @@ class Checks:
         if not pargs:
             return ALLOW
         res = self.t.resolver
+        if name == "openat2" and not self.audit and \
+                not self.t.private_memory(tid, args[2], 8):
+            return self._refuse_shared(tid, t0, "file_open", "file", operation="open",
+                                       fields={"syscall": name})
         checked: list[tuple[PathArg, str, str]] = []
+        raws: list[tuple[PathArg, bytes]] = []
         stable = True
         raw_len = 0
         try:
@@ -330,6 +334,7 @@ class Checks:
                     return errno.EFAULT if not pa.ptr else errno.ENAMETOOLONG
                 if pa is pargs[0]:
                     raw_len = len(raw)
+                raws.append((pa, raw))
                 lit, joined = res.literal(tid, pa.dirfd, raw)
                 real, fixed = self.paths.resolve(joined, pa.follow)
                 checked.append((pa, lit, real))
@@ -366,11 +371,22 @@ class Checks:
                 # process may have swapped a directory of the path for a symlink since
                 self.t.after_syscall(tid, lambda t: self._opened(t, op, path, t0))
                 return HELD
+            if name not in _OPENS and not self.audit:
+                # no after-check can undo a rename or an unlink: the kernel must read
+                # the very names that were checked
+                pins = [(pa.arg, raw + b"\0") for pa, raw in raws
+                        if not self.t.private_memory(tid, pa.ptr, len(raw) + 1)]
+                if pins and self.t.pin(tid, pins) is None:
+                    return self._refuse_shared(tid, t0, _ETYPE.get(op, "file_open"), "file",
+                                               **ev, fields={"syscall": name})
             return ALLOW
         if effective == m.APPROVE:
             return self._hold(tid, d, ev)
         if effective == m.REDIRECT and isinstance(d.redirect, str) and len(pargs) == 1:
-            self._rewrite_path(tid, pargs[0], d.redirect)
+            new = d.redirect.encode("utf-8", "surrogateescape") + b"\0"
+            if self.t.pin(tid, [(pargs[0].arg, new)]) is None:
+                return self._refuse_shared(tid, t0, _ETYPE.get(op, "file_open"), "file",
+                                           **ev, fields={"syscall": name})
             self._emit(_ETYPE.get(op, "file_open"), tid, d, "redirect", t0, **ev,
                        fields={"syscall": name, "redirect_to": d.redirect})
             return ALLOW
@@ -399,13 +415,15 @@ class Checks:
         assert d is not None
         return d
 
-    def _rewrite_path(self, tid: int, pa: PathArg, new_path: str) -> None:
-        regs = ptrace.get_regs(tid)
-        data = new_path.encode("utf-8", "surrogateescape") + b"\0"
-        addr = (regs.rsp - RED_ZONE - len(data)) & ~0xF
-        ptrace.write_mem(tid, addr, data)
-        setattr(regs, ("rdi", "rsi", "rdx", "r10", "r8", "r9")[pa.arg], addr)
-        ptrace.set_regs(tid, regs)
+    def _refuse_shared(self, tid: int, t0: float, etype: str, kind: str,
+                       **ev: object) -> int:
+        """A call whose checked arguments sit in memory another process can rewrite
+        and that could not be copied to private memory: refused (fail closed)."""
+        d = Decision(m.DENY, "shared-argument-memory",
+                     "the call's arguments are in memory another process can change "
+                     "and no private copy could be made", kind=kind)
+        self._emit(etype, tid, d, "deny", t0, **ev)
+        return errno.EACCES
 
     def _soft_delete(self, path: str) -> int:
         import shutil
@@ -498,15 +516,30 @@ class Checks:
         name = sc.NAME[nr]
         if name == "listen":
             return self._unix(tid, nr, name, args)
-        if name in ("connect", "bind"):
-            addrs = [(args[1], args[2] & 0xFFFFFFFF)]
-        elif name == "sendto":
-            addrs = [(args[4], args[5] & 0xFFFFFFFF)]
-        elif name == "sendmsg":
-            addrs = [_msg_name(tid, args[1])]
+        t0 = time.perf_counter()
+        if name in ("connect", "bind", "sendto"):
+            i = 4 if name == "sendto" else 1
+            ptr, length = args[i], args[i + 1] & 0xFFFFFFFF
+            if ptr and length >= 2 and not self.audit and \
+                    not self.t.private_memory(tid, ptr, length):
+                # the kernel must read the address that is checked (and rewritten)
+                raw = ptrace.read_mem(tid, ptr, length) if length <= 128 else b""
+                moved = self.t.pin(tid, [(i, raw)]) if len(raw) == length else None
+                if moved is None:
+                    return self._refuse_shared(tid, t0, "net_connect", "network",
+                                               operation=name)
+                ptr = moved[0]
+                args = args[:i] + (ptr,) + args[i + 1:]
+            addrs = [(ptr, length)]
         else:
-            addrs = [_msg_name(tid, args[1] + 64 * i)
-                     for i in range(min(args[2] & 0xFFFFFFFF, 64))]
+            count = 1 if name == "sendmsg" else min(args[2] & 0xFFFFFFFF, 64)
+            size = 56 if name == "sendmsg" else 64 * count
+            addrs = [_msg_name(tid, args[1] + 64 * i) for i in range(count)]
+            if count and not self.audit and not (
+                    self.t.private_memory(tid, args[1], size)
+                    and all(self.t.private_memory(tid, p, n) for p, n in addrs if p and n)):
+                return self._refuse_shared(tid, t0, "net_connect", "network",
+                                           operation=name)
         verdict: object = ALLOW
         for ptr, length in addrs:
             if not ptr or length < 2:

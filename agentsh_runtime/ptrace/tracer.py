@@ -29,7 +29,9 @@ OPTIONS = (ptrace.PTRACE_O_TRACESECCOMP | ptrace.PTRACE_O_TRACEFORK
            | ptrace.PTRACE_O_TRACEVFORK | ptrace.PTRACE_O_TRACECLONE
            | ptrace.PTRACE_O_TRACEEXEC | ptrace.PTRACE_O_EXITKILL
            | ptrace.PTRACE_O_TRACESYSGOOD)
-SKIP_SYSCALL = (1 << 64) - 1  # orig_rax = -1: the kernel runs no syscall
+SKIP_SYSCALL = (1 << 64) - 1
+RED_ZONE = 128  # x86_64 ABI: below the stack pointer a leaf function may keep data
+_ARG_REGS = ("rdi", "rsi", "rdx", "r10", "r8", "r9")  # orig_rax = -1: the kernel runs no syscall
 DEFAULT_APPROVAL_TIMEOUT = 300.0
 SPIN_POLLS = 100  # wait4(WNOHANG) calls, ~1.5 us each, before a blocking wait4
 FREEZE_MAX_S = 0.05  # a frozen thread's syscall has long read its arguments by then
@@ -143,6 +145,7 @@ class Tracer:
         self._mm_seq = 0
         self.vforked: dict[int, int] = {}  # vfork child -> the parent it holds
         self._pagemaps: dict[int, int] = {}  # address space -> an fd on its pagemap
+        self._pinned: dict[int, dict[str, int]] = {}  # tid -> argument registers (pin)
         # execs let run without their exec stop (unwatch_exec): tid -> (identity, argv)
         self.unwatched: dict[int, tuple] = {}
         self._queued: list[tuple[int, int, object]] = []  # stops seen while freezing
@@ -295,6 +298,7 @@ class Tracer:
             # gone before any other stop: most likely after running what was checked
             self.procs[pid].argv = expected[1]
         self.vforked.pop(pid, None)
+        self._pinned.pop(pid, None)
         self._leave_mm(pid)
         self.parked.discard(pid)
         if pid in self.frozen:
@@ -475,7 +479,11 @@ class Tracer:
                            "the call was refused", "mode": "ptrace"})
             verdict = errno.EACCES
         if verdict is ALLOW:
-            if frozen:
+            if tid in self._pinned:
+                self.after_syscall(tid, self._unpin)
+                if frozen:
+                    self._on_exit_stop[tid].append(self._thaw)
+            elif frozen:
                 self.after_syscall(tid, self._thaw)
             else:
                 ptrace.cont(tid)
@@ -497,9 +505,50 @@ class Tracer:
         finally:
             self.approved.pop(tid, None)
 
+    def pin(self, tid: int, pins: list[tuple[int, bytes]]) -> list[int] | None:
+        """Make the kernel read exactly what was checked: each (argument index, bytes)
+        is copied below the red zone of tid's stack and the argument pointed there, for
+        arguments whose memory another process could rewrite between our read and the
+        kernel's (a MAP_SHARED page, a file's page; threads sharing the memory are
+        frozen meanwhile). The arguments get their values back at the syscall's exit
+        (compiled code may use them after it) or at once when the call is refused.
+        The copies' addresses; None, and nothing changed, when the copy would not be
+        private memory either (a stack in a shared mapping): the caller refuses."""
+        regs = ptrace.get_regs(tid)
+        blob, offsets = b"", []
+        for _, data in pins:
+            offsets.append(len(blob))
+            blob += data + bytes(-len(data) % 16)
+        top = (regs.rsp - RED_ZONE - len(blob)) & ~0xF
+        try:
+            ptrace.write_mem(tid, top, blob)
+        except OSError:
+            return None
+        if not self.private_memory(tid, top, len(blob)):
+            return None
+        orig = self._pinned.setdefault(tid, {})
+        for (i, _), off in zip(pins, offsets, strict=True):
+            name = _ARG_REGS[i]
+            orig.setdefault(name, getattr(regs, name))
+            setattr(regs, name, top + off)
+        ptrace.set_regs(tid, regs)
+        return [top + off for off in offsets]
+
+    def _unpin(self, tid: int, regs: ptrace.Regs | None = None) -> None:
+        orig = self._pinned.pop(tid, None)
+        if not orig:
+            return
+        own = regs is None
+        regs = ptrace.get_regs(tid) if regs is None else regs
+        for name, value in orig.items():
+            setattr(regs, name, value)
+        if own:
+            ptrace.set_regs(tid, regs)
+
     def fail(self, tid: int, err: int, value: int | None = None) -> None:
         """Skip the syscall: it returns -err (or `value` when given) and resume."""
         regs = ptrace.get_regs(tid)
+        self._unpin(tid, regs)
         regs.orig_rax = SKIP_SYSCALL
         regs.rax = (value if value is not None else -err) & SKIP_SYSCALL
         ptrace.set_regs(tid, regs)

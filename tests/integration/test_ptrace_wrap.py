@@ -403,6 +403,26 @@ def test_shared_memory_flip_by_another_process_never_opens_the_denied_file(
         assert "attempts=" in r.stdout, (r.stdout, r.stderr)
 
 
+def test_shared_memory_flip_by_another_process_never_unlinks_the_denied_file(
+        lab: Lab) -> None:
+    """No check after an unlink can undo it: the kernel gets a private copy of the
+    name that was checked, whatever another process writes to the original."""
+    for d in ("ok", "dk"):
+        lab.path(d).mkdir()
+    keep = lab.path("dk/x")
+    keep.write_text("keep\n")
+    lab.policy(file_rules=[
+        {"name": "keep-dk", "paths": [f"{lab.dir}/dk/**"],
+         "operations": ["delete", "rename", "write"], "decision": "deny"},
+        {"name": "lab", "paths": [f"{lab.dir}/**"], "operations": ["*"],
+         "decision": "allow"}, DEV, SYSTEM_RO])
+    lab.own()
+    r = lab.run([_prog(lab, "shmflip"), "unlink", "3", str(lab.path("ok/x")), str(keep)],
+                timeout=120)
+    assert "HIT" not in r.stdout and keep.exists(), "the denied file was unlinked"
+    assert "attempts=" in r.stdout, (r.stdout, r.stderr)
+
+
 def test_shared_memory_flip_by_another_process_never_runs_the_denied_program(
         lab: Lab) -> None:
     """The same for an exec: a path in shared memory keeps the exec stop, where
@@ -458,9 +478,9 @@ def test_file_redirect_and_soft_delete(root_lab: Lab) -> None:
 # -- network ----------------------------------------------------------------------------
 
 class TcpServer:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.sock = socket.socket()
-        self.sock.bind((host, 0))
+        self.sock.bind((host, port))
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
         self.hits = 0
@@ -512,6 +532,38 @@ def test_connect_deny_allow_and_redirect(lab: Lab) -> None:
     finally:
         for s in (allowed, other, target):
             s.close()
+
+
+def _neighbour_server(first: TcpServer) -> TcpServer:
+    """A server on a port that differs from first's in its low byte only."""
+    for low in range(256):
+        port = (first.port & 0xFF00) | low
+        if port != first.port and port >= 1024:
+            try:
+                return TcpServer(port=port)
+            except OSError:
+                continue
+    raise AssertionError(f"no free port next to {first.port}")
+
+
+def test_shared_memory_flip_by_another_process_never_connects_past_the_policy(
+        lab: Lab) -> None:
+    """connect's address in a MAP_SHARED page another process flips between an
+    allowed and a denied port: the kernel gets a private copy of the address that was
+    checked, so the denied server never sees a connection."""
+    allowed = TcpServer()
+    denied = _neighbour_server(allowed)
+    try:
+        lab.policy(network_rules=[{"name": "allowed", "cidrs": ["127.0.0.1/32"],
+                                   "ports": [allowed.port], "decision": "allow"}])
+        r = lab.run([_prog(lab, "shmflip"), "connect", "3", str(allowed.port),
+                     str(denied.port)], timeout=120)
+        assert "attempts=" in r.stdout, (r.stdout, r.stderr)
+        assert allowed.hits > 0, "nothing connected at all"
+        assert denied.hits == 0, f"{denied.hits} connections reached the denied port"
+    finally:
+        allowed.close()
+        denied.close()
 
 
 class FakeDns:

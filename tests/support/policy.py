@@ -701,20 +701,31 @@ int main(int argc, char **argv) {
 """
 
 SHMFLIP_C = r"""
-/* shmflip open|exec SECONDS ALLOWED DENIED [MARKER]
- * The path lives in a MAP_SHARED page; a second *process* (no shared address space:
- * nothing a tracer would freeze) keeps flipping its one differing byte between
- * ALLOWED and DENIED. open: open+read the path again and again; prints hits=N, the
- * reads that returned DENIED's content (its first line must contain AGENT_MARK).
- * exec: fork children that execve the path with argv {"true", MARKER}; the DENIED
- * program creates MARKER if it ever runs. Prints attempts=N. */
+/* shmflip MODE SECONDS A D [MARKER]
+ * An argument lives in a MAP_SHARED page; a second *process* (no shared address space:
+ * nothing a tracer would freeze) keeps flipping its one differing byte between the
+ * allowed value A and the denied value D. Modes:
+ *   open     A, D paths: open+read the path again and again; "HIT" for every read
+ *            that returned D's content (it must contain AGENT_MARK)
+ *   exec     A, D programs: fork children that execve the path with argv
+ *            {"true", MARKER}; the D program creates MARKER if it ever runs
+ *   unlink   A, D paths: unlink the path again and again (A is made again each
+ *            time); "HIT" once D is gone
+ *   connect  A, D ports on 127.0.0.1 differing in their low byte: connect a
+ *            sockaddr_in in the shared page again and again (the test's server on D
+ *            counts what reaches it)
+ * Prints attempts=N hits=N at the end. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -725,31 +736,50 @@ static double now(void) {
 }
 int main(int argc, char **argv) {
     if (argc < 5) {
-        fprintf(stderr, "usage: shmflip open|exec SECS ALLOWED DENIED [MARKER]\n");
+        fprintf(stderr, "usage: shmflip open|exec|unlink|connect SECS A D [MARKER]\n");
         return 2;
     }
-    int exec_mode = !strcmp(argv[1], "exec");
+    const char *mode = argv[1];
     double secs = atof(argv[2]);
     const char *a = argv[3], *d = argv[4];
-    size_t n = strlen(a), pos = 0;
-    int diff = 0;
-    if (n != strlen(d) || n > 200) { fprintf(stderr, "shmflip: lengths differ\n"); return 2; }
-    for (size_t i = 0; i < n; i++) if (a[i] != d[i]) { pos = i; diff++; }
-    if (diff != 1) { fprintf(stderr, "shmflip: paths must differ in one byte\n"); return 2; }
     char *buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (buf == MAP_FAILED) { perror("mmap"); return 2; }
-    memcpy(buf, a, n + 1);
+    size_t pos = 0;
+    char ca, cd;
+    if (!strcmp(mode, "connect")) {
+        struct sockaddr_in sa = {0};
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sa.sin_port = htons(atoi(a));
+        unsigned short pd = htons(atoi(d));
+        memcpy(buf, &sa, sizeof sa);
+        pos = offsetof(struct sockaddr_in, sin_port) + 1;
+        ca = ((char *)&sa.sin_port)[1];
+        cd = ((char *)&pd)[1];
+        if (((char *)&sa.sin_port)[0] != ((char *)&pd)[0]) {
+            fprintf(stderr, "shmflip: ports differ in more than their low byte\n");
+            return 2;
+        }
+    } else {
+        size_t n = strlen(a);
+        int diff = 0;
+        if (n != strlen(d) || n > 200) { fprintf(stderr, "shmflip: lengths differ\n"); return 2; }
+        for (size_t i = 0; i < n; i++) if (a[i] != d[i]) { pos = i; diff++; }
+        if (diff != 1) { fprintf(stderr, "shmflip: A and D must differ in one byte\n"); return 2; }
+        memcpy(buf, a, n + 1);
+        ca = a[pos]; cd = d[pos];
+    }
     pid_t flipper = fork();
     if (flipper == 0) {
         volatile char *p = buf + pos;
-        for (;;) { *p = d[pos]; *p = a[pos]; }
+        for (;;) { *p = cd; *p = ca; }
     }
     long attempts = 0, hits = 0;
     double end = now() + secs;
     char data[256];
     while (now() < end) {
         attempts++;
-        if (exec_mode) {
+        if (!strcmp(mode, "exec")) {
             pid_t pid = fork();
             if (pid == 0) {
                 char *args[] = {"true", argc > 5 ? argv[5] : "x", NULL};
@@ -758,6 +788,15 @@ int main(int argc, char **argv) {
             }
             int st;
             waitpid(pid, &st, 0);
+        } else if (!strcmp(mode, "unlink")) {
+            close(open(a, O_CREAT | O_WRONLY, 0644));
+            unlink(buf);
+            if (access(d, F_OK) != 0) { hits++; printf("HIT\n"); fflush(stdout); break; }
+        } else if (!strcmp(mode, "connect")) {
+            int s = socket(AF_INET, SOCK_STREAM, 0);
+            if (s < 0) { perror("socket"); break; }
+            connect(s, (struct sockaddr *)buf, sizeof(struct sockaddr_in));
+            close(s);
         } else {
             int fd = open(buf, O_RDONLY);
             if (fd < 0) continue;
