@@ -55,6 +55,7 @@ class Checks:
         # (absolute path bytes, open flags) of opens allowed with nothing to log at
         # stable paths: the policy and the resolution are fixed, so is the answer
         self._quiet: set[tuple[bytes, int]] = set()
+        self._unwritable: dict[tuple[str, int, int], bool] = {}
         self.paths = StablePaths(tracer.resolver, self._fixed)
 
     def handlers(self) -> dict:
@@ -178,7 +179,7 @@ class Checks:
         if effective == "allow":
             if stable and nr == sc.NR["execve"] and target.interpreter is None and \
                     self.t.sole_writer(tid) and \
-                    self.t.private_memory(tid, args[0], path_len + 1):
+                    self.t.steady_memory(tid, args[0], path_len + 1):
                 # nothing can change what runs between here and the kernel: no exec stop
                 self.t.unwatch_exec(tid, (set(target.identity), target.argv))
             else:
@@ -300,7 +301,7 @@ class Checks:
             if first is not None and first[:1] == b"/" and not args[i + 1] & O_CREAT:
                 quiet_key = (first, args[i + 1] & 0xFFFFFFFF)
                 if quiet_key in self._quiet and \
-                        self.t.private_memory(tid, args[i], len(first) + 1):
+                        self.t.steady_memory(tid, args[i], len(first) + 1):
                     return ALLOW
         name = sc.NAME[nr]
         try:
@@ -311,7 +312,7 @@ class Checks:
             return ALLOW
         res = self.t.resolver
         if name == "openat2" and not self.audit and \
-                not self.t.private_memory(tid, args[2], 8):
+                not self.t.steady_memory(tid, args[2], 8):
             return self._refuse_shared(tid, t0, "file_open", "file", operation="open",
                                        fields={"syscall": name})
         checked: list[tuple[PathArg, str, str]] = []
@@ -366,7 +367,7 @@ class Checks:
                     self._quiet.clear()
                 self._quiet.add(quiet_key)
             if name in _OPENS and not self.audit and not (
-                    stable and self.t.private_memory(tid, pargs[0].ptr, raw_len + 1)):
+                    stable and self.t.steady_memory(tid, pargs[0].ptr, raw_len + 1)):
                 # what the kernel opened is checked again at the syscall's exit: another
                 # process may have swapped a directory of the path for a symlink since
                 self.t.after_syscall(tid, lambda t: self._opened(t, op, path, t0))
@@ -375,7 +376,7 @@ class Checks:
                 # no after-check can undo a rename or an unlink: the kernel must read
                 # the very names that were checked
                 pins = [(pa.arg, raw + b"\0") for pa, raw in raws
-                        if not self.t.private_memory(tid, pa.ptr, len(raw) + 1)]
+                        if not self.t.steady_memory(tid, pa.ptr, len(raw) + 1)]
                 if pins and self.t.pin(tid, pins) is None:
                     return self._refuse_shared(tid, t0, _ETYPE.get(op, "file_open"), "file",
                                                **ev, fields={"syscall": name})
@@ -449,6 +450,31 @@ class Checks:
             return HELD
         return ALLOW
 
+    def unwritable_file(self, host_path: str) -> bool:
+        """No tracee can change the bytes of the file at host_path (our view): the
+        policy refuses writing it and every change of its names (a stable path), and
+        it has no second name. Remembered per path and identity."""
+        try:
+            st = os.stat(host_path)
+        except OSError:
+            return False
+        key = (host_path, st.st_dev, st.st_ino)
+        got = self._unwritable.get(key)
+        if got is None:
+            got = False
+            try:
+                inside = self.t.resolver._inside(host_path)
+            except Unresolvable:
+                inside = None
+            if inside is not None and st.st_nlink == 1 and \
+                    self.paths.stable(inside, False):
+                d = self.engine.file("write", inside)
+                got = self.engine.blocks(d) and d.decision == m.DENY
+            if len(self._unwritable) > 4096:
+                self._unwritable.clear()
+            self._unwritable[key] = got
+        return got
+
     def _fixed(self, path: str) -> bool:
         """No tracee can change what `path` names: the policy refuses every operation
         that adds, removes or replaces a name on each of its components (so no race can
@@ -521,7 +547,7 @@ class Checks:
             i = 4 if name == "sendto" else 1
             ptr, length = args[i], args[i + 1] & 0xFFFFFFFF
             if ptr and length >= 2 and not self.audit and \
-                    not self.t.private_memory(tid, ptr, length):
+                    not self.t.steady_memory(tid, ptr, length):
                 # the kernel must read the address that is checked (and rewritten)
                 raw = ptrace.read_mem(tid, ptr, length) if length <= 128 else b""
                 moved = self.t.pin(tid, [(i, raw)]) if len(raw) == length else None
@@ -536,8 +562,8 @@ class Checks:
             size = 56 if name == "sendmsg" else 64 * count
             addrs = [_msg_name(tid, args[1] + 64 * i) for i in range(count)]
             if count and not self.audit and not (
-                    self.t.private_memory(tid, args[1], size)
-                    and all(self.t.private_memory(tid, p, n) for p, n in addrs if p and n)):
+                    self.t.steady_memory(tid, args[1], size)
+                    and all(self.t.steady_memory(tid, p, n) for p, n in addrs if p and n)):
                 return self._refuse_shared(tid, t0, "net_connect", "network",
                                            operation=name)
         verdict: object = ALLOW

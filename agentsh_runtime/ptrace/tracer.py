@@ -144,7 +144,6 @@ class Tracer:
         self.mm_members: dict[int, set[int]] = {}
         self._mm_seq = 0
         self.vforked: dict[int, int] = {}  # vfork child -> the parent it holds
-        self._pagemaps: dict[int, int] = {}  # address space -> an fd on its pagemap
         self._pinned: dict[int, dict[str, int]] = {}  # tid -> argument registers (pin)
         # execs let run without their exec stop (unwatch_exec): tid -> (identity, argv)
         self.unwatched: dict[int, tuple] = {}
@@ -156,6 +155,9 @@ class Tracer:
         self.limits = TimeLimits(engine.policy.resource_limits, events)
         self.checks = Checks(self)
         self.handlers = self.checks.handlers()
+        from .argmemory import ArgMemory
+
+        self.argmem = ArgMemory(self.checks.unwritable_file)
         # arguments in registers only, or checked again at the exec stop
         self.no_freeze = {sc.NR[n] for n in (*sc.SIGNAL, *sc.EXEC, *sc.MASK_READS, "listen")}
 
@@ -346,9 +348,7 @@ class Tracer:
                 members.discard(tid)
                 if not members:
                     del self.mm_members[group]
-                    fd = self._pagemaps.pop(group, None)
-                    if fd is not None:
-                        os.close(fd)
+                    self.argmem.forget(group)
 
     def exec_changed_mm(self, tid: int, former: int) -> None:
         """After an exec the thread has a new address space of its own (the other
@@ -367,22 +367,15 @@ class Tracer:
         return {t for t in members if t != tid} if len(members) > 1 else set()
 
     def private_memory(self, tid: int, addr: int, length: int) -> bool:
-        """Is [addr, addr + length) of tid's memory private anonymous pages, which
-        no other process can rewrite (a MAP_SHARED page or a file's page can change
-        between our read and the kernel's; threads of the address space are frozen
-        or ruled out by sole_writer)? False when it cannot be told."""
-        from ..linux import pagemap
-
+        """Is [addr, addr + length) of tid's memory private anonymous pages?"""
         group = self.mm_of.get(tid)
-        if group is None:
-            return False
-        fd = self._pagemaps.get(group)
-        try:
-            if fd is None:
-                fd = self._pagemaps[group] = pagemap.open_pagemap(tid)
-            return pagemap.private_anon(fd, addr, length)
-        except OSError:
-            return False
+        return group is not None and self.argmem.private(tid, group, addr, length)
+
+    def steady_memory(self, tid: int, addr: int, length: int) -> bool:
+        """Can no other process rewrite [addr, addr + length) of tid's memory before
+        the kernel reads it (argmemory.py)? False when it cannot be told."""
+        group = self.mm_of.get(tid)
+        return group is not None and self.argmem.steady(tid, group, addr, length)
 
     def sole_writer(self, tid: int) -> bool:
         """No other thread can write tid's memory now: it shares its address space
@@ -635,9 +628,7 @@ class Tracer:
         self.events.flush()
 
     def close(self) -> None:
-        for fd in self._pagemaps.values():
-            os.close(fd)
-        self._pagemaps.clear()
+        self.argmem.close()
         self.limits.close()
         self.checks.close()
         self.resolver.close()

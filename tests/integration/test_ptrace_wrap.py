@@ -384,15 +384,17 @@ def _fixed_tree_lab(lab: Lab, **extra: object) -> tuple[Path, Path]:
     return lab.path("fx/a"), lab.path("fx/b")
 
 
+@pytest.mark.parametrize("memory", ["open", "open-file"])
 def test_shared_memory_flip_by_another_process_never_opens_the_denied_file(
-        lab: Lab) -> None:
-    """The path string sits in a MAP_SHARED page another process keeps rewriting
-    (nothing to freeze): at a stable path too, an open whose string is not in the
-    caller's private memory is checked again at its exit."""
+        lab: Lab, memory: str) -> None:
+    """The path string sits in a MAP_SHARED page another process keeps rewriting, or
+    in a private mapping of a file another process keeps writing (nothing to freeze):
+    at a stable path too, an open whose string is not in memory only the caller can
+    change is checked again at its exit."""
     a, b = _fixed_tree_lab(lab)
     a.write_text("public\n")
     b.write_text("AGENT_MARK secret\n")
-    r = lab.run([_prog(lab, "shmflip"), "open", "3", str(a), str(b)], timeout=120)
+    r = lab.run([_prog(lab, "shmflip"), memory, "3", str(a), str(b)], timeout=120)
     assert "HIT" not in r.stdout, "the denied file was read"
     assert r.returncode in (0, 128 + signal.SIGKILL), (r.returncode, r.stdout, r.stderr)
     if r.returncode:

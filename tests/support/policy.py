@@ -714,6 +714,9 @@ SHMFLIP_C = r"""
  *   connect  A, D ports on 127.0.0.1 differing in their low byte: connect a
  *            sockaddr_in in the shared page again and again (the test's server on D
  *            counts what reaches it)
+ *   open-file  as open, but the path lives in a MAP_PRIVATE mapping of the file
+ *            ./shmflip.buf, which the second process rewrites with pwrite (a
+ *            private mapping shows the file's bytes until its page is written)
  * Prints attempts=N hits=N at the end. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -742,6 +745,8 @@ int main(int argc, char **argv) {
     const char *mode = argv[1];
     double secs = atof(argv[2]);
     const char *a = argv[3], *d = argv[4];
+    int file_mode = !strcmp(mode, "open-file"), bfd = -1;
+    if (file_mode) mode = "open";
     char *buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (buf == MAP_FAILED) { perror("mmap"); return 2; }
     size_t pos = 0;
@@ -769,8 +774,17 @@ int main(int argc, char **argv) {
         memcpy(buf, a, n + 1);
         ca = a[pos]; cd = d[pos];
     }
+    if (file_mode) {
+        bfd = open("shmflip.buf", O_RDWR | O_CREAT | O_TRUNC, 0644);
+        if (bfd < 0 || pwrite(bfd, buf, 4096, 0) != 4096) { perror("shmflip.buf"); return 2; }
+        munmap(buf, 4096);
+        buf = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, bfd, 0);
+        if (buf == MAP_FAILED) { perror("mmap file"); return 2; }
+    }
     pid_t flipper = fork();
     if (flipper == 0) {
+        if (file_mode)
+            for (;;) { pwrite(bfd, &cd, 1, pos); pwrite(bfd, &ca, 1, pos); }
         volatile char *p = buf + pos;
         for (;;) { *p = cd; *p = ca; }
     }
