@@ -17,6 +17,7 @@ import os
 import select
 import signal
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from ..linux import ptrace
@@ -160,6 +161,12 @@ class Tracer:
         self.argmem = ArgMemory(self.checks.unwritable_file)
         # arguments in registers only, or checked again at the exec stop
         self.no_freeze = {sc.NR[n] for n in (*sc.SIGNAL, *sc.EXEC, *sc.MASK_READS, "listen")}
+        # calls that act on a path with no check after them: one at a time in the
+        # kernel (see dispatch); opens are checked at their exit, execs at their stop
+        self.serial = {sc.NR[n] for n in sc.FILE if n not in (
+            "open", "openat", "openat2", "creat", "fchmod", "fchown")} & set(self.handlers)
+        self.naming: int | None = None  # the tid whose serial call is in the kernel
+        self.naming_queue: deque[tuple[int, int, tuple[int, ...]]] = deque()
 
     # -- what the filter sends here -----------------------------------------------------
     def filter_plan(self) -> FilterPlan:
@@ -315,6 +322,10 @@ class Tracer:
         info = self.procs.pop(pid, None)
         for h in [h for h in self.pending.values() if h.tid == pid]:
             self.pending.pop(h.req, None)
+        if self.naming_queue:
+            self.naming_queue = deque(q for q in self.naming_queue if q[0] != pid)
+        if self.naming == pid:
+            self._named(pid)
         if info is not None:
             fields: dict = {"exit_code": code,
                             "duration_ms": int((time.time() - info.started) * 1000),
@@ -454,6 +465,15 @@ class Tracer:
         self.dispatch(tid, nr, tuple(info.args))
 
     def dispatch(self, tid: int, nr: int, args: tuple[int, ...]) -> None:
+        serial = nr in self.serial
+        if serial and self.naming is not None and self.naming != tid:
+            # another process could swap a directory of this path for a symlink
+            # between our check and the kernel's walk, and an unlink or a rename
+            # cannot be checked after the fact: such calls reach the kernel one at a
+            # time, each checked while no other is there, and the swap is one of them
+            self.naming_queue.append((tid, nr, args))
+            self.parked.add(tid)
+            return
         frozen = nr not in self.no_freeze and self.freeze_peers(tid)
         try:
             verdict = self.handlers[nr](tid, nr, args)
@@ -472,13 +492,15 @@ class Tracer:
                            "the call was refused", "mode": "ptrace"})
             verdict = errno.EACCES
         if verdict is ALLOW:
-            if tid in self._pinned:
-                self.after_syscall(tid, self._unpin)
-                if frozen:
-                    self._on_exit_stop[tid].append(self._thaw)
-            elif frozen:
-                self.after_syscall(tid, self._thaw)
-            else:
+            at_exit = [self._unpin] if tid in self._pinned else []
+            if serial:
+                self.naming = tid
+                at_exit.append(self._named)
+            if frozen:
+                at_exit.append(self._thaw)
+            for fn in at_exit:
+                self.after_syscall(tid, fn)
+            if not at_exit:
                 ptrace.cont(tid)
             return
         if verdict is not HELD:
@@ -488,6 +510,19 @@ class Tracer:
                 self._on_exit_stop[tid].append(self._thaw)
             else:
                 self._thaw(tid)  # skipped or parked: nothing of theirs is read any more
+
+    def _named(self, tid: int) -> None:
+        """The serial call of tid is over: the next waiting one is checked now."""
+        if self.naming == tid:
+            self.naming = None
+        while self.naming is None and self.naming_queue:
+            waiting, nr, args = self.naming_queue.popleft()
+            self.parked.discard(waiting)
+            try:
+                self.dispatch(waiting, nr, args)
+            except OSError as e:
+                if e.errno != errno.ESRCH:
+                    raise  # gone meanwhile: the next one
 
     def redo_approved(self, tid: int, nr: int, args: tuple[int, ...], what: tuple) -> None:
         """A person allowed `what`: read the call again (under the freeze, when other

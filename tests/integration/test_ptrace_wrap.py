@@ -337,6 +337,23 @@ def test_symlink_swap_by_another_process_never_yields_the_denied_file(
         assert killed, "killed without saying why"
 
 
+def test_symlink_swap_by_another_process_never_unlinks_the_denied_file(
+        lab: Lab) -> None:
+    """The same swap against unlink, which no after-check can undo: calls that change
+    names run one at a time, each checked while no other is in the kernel, so the
+    swap cannot land between an unlink's check and its walk."""
+    _file_lab(lab)
+    lab.path("ok/real").mkdir()
+    lab.path("ok/real/f").write_text("fine\n")
+    probe = _probe(lab)
+    r = lab.run([probe, "swapunlink", str(lab.dir), "3000"], timeout=180)
+    assert "HIT" not in r.stdout and lab.path("deny/f").exists(), \
+        "the denied file was unlinked"
+    assert r.returncode in (0, 128 + signal.SIGKILL), (r.returncode, r.stdout, r.stderr)
+    if r.returncode == 0:
+        assert "unlinked=" in r.stdout, (r.stdout, r.stderr)
+
+
 def test_fixed_symlink_through_a_writable_dir_is_resolved_again(lab: Lab) -> None:
     """A symlink in a tree whose names nobody may change, pointing through a directory
     the tracee may change: its resolution is not remembered (StablePaths), so after the

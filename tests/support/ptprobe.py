@@ -19,7 +19,11 @@ PTPROBE_C = r"""
  *   swaprace D N    a child keeps swapping D/ok/sub between a directory (holding "f",
  *                   allowed) and a symlink to D/deny (whose "f" is denied) by rename;
  *                   we open D/ok/sub/f N times; "HIT" and exit 3 when what we read is
- *                   the denied file's AGENT_MARK, else "opened=K refused=R" */
+ *                   the denied file's AGENT_MARK, else "opened=K refused=R"
+ *   swapunlink D N  the same swapper; we unlink D/ok/sub/f N times (making
+ *                   D/ok/real/f again after each); "HIT" and exit 3 once D/deny/f is
+ *                   gone, else
+ *                   "unlinked=K refused=R" */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -131,6 +135,34 @@ int main(int argc, char **argv) {
         }
         kill(c, 9); waitpid(c, 0, 0);
         printf("opened=%d refused=%d\n", opened, refused);
+        return 0;
+    }
+    if (!strcmp(m, "swapunlink")) {
+        snprintf(D, sizeof D, "%s", argv[2]);
+        int n = atoi(argv[3]);
+        char real[600], link[600], sub[600], f[600], rf[600], deny[600], df[600];
+        snprintf(real, sizeof real, "%s/ok/real", D); snprintf(link, sizeof link, "%s/ok/lnk", D);
+        snprintf(sub, sizeof sub, "%s/ok/sub", D); snprintf(f, sizeof f, "%s/ok/sub/f", D);
+        snprintf(rf, sizeof rf, "%s/ok/real/f", D);
+        snprintf(deny, sizeof deny, "%s/deny", D); snprintf(df, sizeof df, "%s/deny/f", D);
+        pid_t c = fork();
+        if (c == 0) {
+            for (;;) {
+                rename(real, sub);
+                rename(sub, real);
+                symlink(deny, link);
+                rename(link, sub);
+                unlink(sub);
+            }
+        }
+        int unlinked = 0, refused = 0;
+        for (int i = 0; i < n; i++) {
+            if (unlink(f) == 0) unlinked++; else if (errno == EACCES) refused++;
+            if (access(df, F_OK) != 0) { printf("HIT\n"); kill(c, 9); return 3; }
+            close(open(rf, O_CREAT | O_WRONLY, 0644));  /* "real" is never a symlink */
+        }
+        kill(c, 9); waitpid(c, 0, 0);
+        printf("unlinked=%d refused=%d\n", unlinked, refused);
         return 0;
     }
     if (!strcmp(m, "ptraceme")) { say("ptraceme", ptrace(PTRACE_TRACEME, 0, 0, 0)); return 0; }
