@@ -43,6 +43,23 @@ DEV = {"name": "dev", "paths": ["/dev/null", "/dev/tty", "/dev/pts/**", "/dev/ur
        "operations": ["*"], "decision": "allow"}
 
 
+NAME_OPS = ["delete", "rmdir", "rename", "create", "mkdir", "symlink", "link"]
+
+
+def fixed_names(lab_dir: Path) -> dict:
+    """No name may change in lab_dir/fx (nor the lab dir's or /tmp's own): the tracer
+    treats paths there as stable (remembered resolution, no exit check, maybe no exec
+    stop)."""
+    return {"name": "fixed-names", "paths": ["/tmp", str(lab_dir), f"{lab_dir}/fx",
+                                             f"{lab_dir}/fx/**"],
+            "operations": NAME_OPS, "decision": "deny"}
+
+
+def lab_allowed(lab_dir: Path) -> dict:
+    return {"name": "lab", "paths": [f"{lab_dir}/**"], "operations": ["*"],
+            "decision": "allow"}
+
+
 class Lab:
     """A world-readable work dir (the nobody runs need it), a policy file, events."""
 
@@ -217,6 +234,13 @@ def test_exec_redirect_runs_the_other_program(lab: Lab) -> None:
     assert ev and ev[0]["policy"]["rule"] == "curl-to-echo", ev
 
 
+def _deny_program(lab: Lab, denied: Path) -> None:
+    lab.policy(command_rules=[
+        {"name": "no-b", "commands": [str(denied)], "decision": "deny"},
+        {"name": "rest", "commands": ["*"], "decision": "allow"}],
+        file_rules=[fixed_names(lab.dir), lab_allowed(lab.dir), DEV, SYSTEM_RO])
+
+
 @pytest.mark.parametrize("tree", ["workspace", "fixed"])
 def test_exec_race_a_thread_flipping_the_path_never_runs_the_denied_program(
         lab: Lab, tree: str) -> None:
@@ -233,16 +257,7 @@ def test_exec_race_a_thread_flipping_the_path_never_runs_the_denied_program(
     shutil.copy2(marker, b)  # the denied program: creates PWNED when it runs
     shutil.copy2("/bin/true", a)
     pwned = lab.path("PWNED")
-    names = ["delete", "rmdir", "rename", "create", "mkdir", "symlink", "link"]
-    lab.policy(command_rules=[
-        {"name": "no-b", "commands": [str(b)], "decision": "deny"},
-        {"name": "rest", "commands": ["*"], "decision": "allow"}],
-        file_rules=[
-        {"name": "fixed-names", "paths": ["/tmp", str(lab.dir), f"{lab.dir}/fx",
-                                          f"{lab.dir}/fx/**"],
-         "operations": names, "decision": "deny"},
-        {"name": "lab", "paths": [f"{lab.dir}/**"], "operations": ["*"],
-         "decision": "allow"}, DEV, SYSTEM_RO])
+    _deny_program(lab, b)
     for who in ("main", "thread"):
         r = lab.run([race, "1", str(a), str(b), str(pwned), who], timeout=60)
         assert "attempts=" in r.stdout, (r.stdout, r.stderr)
@@ -317,6 +332,17 @@ def test_open_race_a_thread_flipping_the_name_never_opens_the_denied_file(
     assert hits == 0, f"the denied file was opened: {r.stdout}"
 
 
+def _never_read_the_denied_file(lab: Lab, r: subprocess.CompletedProcess) -> None:
+    """No "HIT" from a racing probe; a probe killed for a race, only with an event
+    saying why (the open's exit check)."""
+    assert "HIT" not in r.stdout, "the denied file was read"
+    assert r.returncode in (0, 128 + signal.SIGKILL), (r.returncode, r.stdout, r.stderr)
+    if r.returncode:
+        killed = [e for e in lab.read_events()
+                  if e.get("policy", {}).get("rule") == "opened-other-file"]
+        assert killed, "killed without saying why"
+
+
 def test_symlink_swap_by_another_process_never_yields_the_denied_file(
         lab: Lab) -> None:
     """Another process (not a thread: nothing to freeze) swaps a directory of the checked
@@ -329,12 +355,7 @@ def test_symlink_swap_by_another_process_never_yields_the_denied_file(
     lab.path("ok/real/f").write_text("fine\n")
     probe = _probe(lab)
     r = lab.run([probe, "swaprace", str(lab.dir), "4000"], timeout=180)
-    assert "HIT" not in r.stdout, "the denied file was read"
-    assert r.returncode in (0, 128 + signal.SIGKILL), (r.returncode, r.stdout, r.stderr)
-    if r.returncode:
-        killed = [e for e in lab.read_events()
-                  if e.get("policy", {}).get("rule") == "opened-other-file"]
-        assert killed, "killed without saying why"
+    _never_read_the_denied_file(lab, r)
 
 
 def test_symlink_swap_by_another_process_never_unlinks_the_denied_file(
@@ -364,15 +385,10 @@ def test_fixed_symlink_through_a_writable_dir_is_resolved_again(lab: Lab) -> Non
     lab.path("fx/x").write_text("public\n")
     lab.path("secret/fx/x").write_text("AGENT_MARK secret\n")
     os.symlink(f"{lab.dir}/w/sub/../../fx/x", lab.path("fx/l"))
-    names = ["delete", "rmdir", "rename", "create", "mkdir", "symlink", "link"]
     lab.policy(file_rules=[
         {"name": "no-secret", "paths": [f"{lab.dir}/secret", f"{lab.dir}/secret/**"],
          "operations": ["*"], "decision": "deny"},
-        {"name": "fixed-names", "paths": ["/tmp", str(lab.dir), f"{lab.dir}/fx",
-                                          f"{lab.dir}/fx/**"],
-         "operations": names, "decision": "deny"},
-        {"name": "lab", "paths": [f"{lab.dir}/**"], "operations": ["*"],
-         "decision": "allow"}, DEV, SYSTEM_RO],
+        fixed_names(lab.dir), lab_allowed(lab.dir), DEV, SYSTEM_RO],
         audit={"log_allowed": False})  # allowed opens with nothing to log are remembered
     script = (f"cat fx/l {lab.dir}/fx/l; rmdir w/sub; ln -s {lab.dir}/secret/a/b w/sub; "
               f"cat {lab.dir}/fx/l; echo rc=$?")
@@ -389,15 +405,11 @@ def _fixed_tree_lab(lab: Lab, **extra: object) -> tuple[Path, Path]:
     """fx/a (allowed) and fx/b (denied) in a tree whose names nobody may change: paths
     the tracer treats as stable (no re-resolution, no check at an open's exit)."""
     lab.path("fx").mkdir()
-    names = ["delete", "rmdir", "rename", "create", "mkdir", "symlink", "link"]
     lab.policy(file_rules=[
         {"name": "no-b", "paths": [f"{lab.dir}/fx/b"], "operations": ["*"],
          "decision": "deny"},
-        {"name": "fixed-names", "paths": ["/tmp", str(lab.dir), f"{lab.dir}/fx",
-                                          f"{lab.dir}/fx/**"],
-         "operations": names, "decision": "deny"},
-        {"name": "lab", "paths": [f"{lab.dir}/**"], "operations": ["*"],
-         "decision": "allow"}, DEV, SYSTEM_RO], audit={"log_allowed": False}, **extra)
+        fixed_names(lab.dir), lab_allowed(lab.dir), DEV, SYSTEM_RO],
+        audit={"log_allowed": False}, **extra)
     return lab.path("fx/a"), lab.path("fx/b")
 
 
@@ -412,14 +424,8 @@ def test_shared_memory_flip_by_another_process_never_opens_the_denied_file(
     a.write_text("public\n")
     b.write_text("AGENT_MARK secret\n")
     r = lab.run([_prog(lab, "shmflip"), memory, "3", str(a), str(b)], timeout=120)
-    assert "HIT" not in r.stdout, "the denied file was read"
-    assert r.returncode in (0, 128 + signal.SIGKILL), (r.returncode, r.stdout, r.stderr)
-    if r.returncode:
-        killed = [e for e in lab.read_events()
-                  if e.get("policy", {}).get("rule") == "opened-other-file"]
-        assert killed, "killed without saying why"
-    else:
-        assert "attempts=" in r.stdout, (r.stdout, r.stderr)
+    _never_read_the_denied_file(lab, r)
+    assert r.returncode or "attempts=" in r.stdout, (r.stdout, r.stderr)
 
 
 def test_shared_memory_flip_by_another_process_never_unlinks_the_denied_file(
@@ -433,8 +439,7 @@ def test_shared_memory_flip_by_another_process_never_unlinks_the_denied_file(
     lab.policy(file_rules=[
         {"name": "keep-dk", "paths": [f"{lab.dir}/dk/**"],
          "operations": ["delete", "rename", "write"], "decision": "deny"},
-        {"name": "lab", "paths": [f"{lab.dir}/**"], "operations": ["*"],
-         "decision": "allow"}, DEV, SYSTEM_RO])
+        lab_allowed(lab.dir), DEV, SYSTEM_RO])
     lab.own()
     r = lab.run([_prog(lab, "shmflip"), "unlink", "3", str(lab.path("ok/x")), str(keep)],
                 timeout=120)
@@ -451,16 +456,7 @@ def test_shared_memory_flip_by_another_process_never_runs_the_denied_program(
     shutil.copy2("/bin/true", a)
     shutil.copy2(compiled("marker"), b)
     pwned = lab.path("PWNED")
-    names = ["delete", "rmdir", "rename", "create", "mkdir", "symlink", "link"]
-    lab.policy(command_rules=[
-        {"name": "no-b", "commands": [str(b)], "decision": "deny"},
-        {"name": "rest", "commands": ["*"], "decision": "allow"}],
-        file_rules=[
-        {"name": "fixed-names", "paths": ["/tmp", str(lab.dir), f"{lab.dir}/fx",
-                                          f"{lab.dir}/fx/**"],
-         "operations": names, "decision": "deny"},
-        {"name": "lab", "paths": [f"{lab.dir}/**"], "operations": ["*"],
-         "decision": "allow"}, DEV, SYSTEM_RO])
+    _deny_program(lab, b)
     r = lab.run([_prog(lab, "shmflip"), "exec", "3", str(a), str(b), str(pwned)],
                 timeout=120)
     assert "attempts=" in r.stdout, (r.stdout, r.stderr)
