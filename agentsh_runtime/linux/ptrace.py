@@ -7,9 +7,11 @@ registers come in the same 64-bit layout when the tracer is 64-bit.
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 
 from .libc import check, libc
+from .procmem import TooLong
 
 PTRACE_CONT = 7
 PTRACE_SYSCALL = 24
@@ -165,23 +167,36 @@ def read_mem(pid: int, addr: int, size: int) -> bytes:
     return _RBUF.raw[:got]
 
 
-def read_string(pid: int, addr: int, limit: int = 4096) -> bytes | None:
-    """A NUL-terminated string of the tracee's; None when longer than `limit` or not
-    readable (the caller refuses the call: the kernel would read it differently)."""
-    if addr == 0:
-        return None
+def read_cstring(pid: int, addr: int, limit: int = 4096) -> bytes:
+    """A NUL-terminated string of the tracee's: procmem.TooLong past `limit`,
+    OSError(EFAULT) when it cannot be read."""
     out = b""
     while len(out) < limit:
         # first chunk up to the page end: the next page may be unmapped
         chunk = min(4096 - (addr + len(out)) % 4096, limit - len(out))
         data = read_mem(pid, addr + len(out), chunk)
         if not data:
-            return None
+            raise OSError(errno.EFAULT, f"string at {addr:#x} not readable")
         nul = data.find(b"\0")
         if nul >= 0:
             return out + data[:nul]
         out += data
-    return None
+    raise TooLong(f"string at {addr:#x} longer than {limit} bytes")
+
+
+def read_string(pid: int, addr: int, limit: int = 4096) -> bytes | None:
+    """read_cstring, None when longer than `limit` or not readable (the caller
+    refuses the call: the kernel would read it differently)."""
+    if addr == 0:
+        return None
+    try:
+        return read_cstring(pid, addr, limit)
+    except TooLong:
+        return None
+    except OSError as e:
+        if e.errno == errno.EFAULT:
+            return None
+        raise
 
 
 def wait_any(flags: int = 0) -> tuple[int, int]:

@@ -27,22 +27,6 @@ def _dec(b: bytes) -> str:
     return b.decode("utf-8", "surrogateescape")
 
 
-def read_string(tid: int, addr: int, limit: int) -> bytes:
-    """The NUL-terminated string at addr: TooLong past `limit`, OSError(EFAULT) when
-    it cannot be read (the kernel would fail the exec with EFAULT)."""
-    out = b""
-    while len(out) < limit:
-        chunk = min(4096 - (addr + len(out)) % 4096, limit - len(out))
-        data = ptrace.read_mem(tid, addr + len(out), chunk)
-        if not data:
-            raise OSError(14, f"string at {addr:#x} not readable")
-        nul = data.find(b"\0")
-        if nul >= 0:
-            return out + data[:nul]
-        out += data
-    raise TooLong(f"string at {addr:#x} longer than {limit} bytes")
-
-
 def read_argv(tid: int, addr: int) -> tuple[str, ...]:
     """A NULL-terminated array of string pointers; TooLong over MAX_ARGC entries or
     MAX_ARGS_BYTES of strings."""
@@ -60,7 +44,7 @@ def read_argv(tid: int, addr: int) -> tuple[str, ...]:
                 return tuple(out)
             if len(out) >= MAX_ARGC:
                 raise TooLong(f"more than {MAX_ARGC} arguments")
-            s = read_string(tid, ptr, min(MAX_STRING * 32, MAX_ARGS_BYTES - total))
+            s = ptrace.read_cstring(tid, ptr, min(MAX_STRING * 32, MAX_ARGS_BYTES - total))
             total += len(s) + 1
             if total > MAX_ARGS_BYTES:
                 raise TooLong(f"arguments larger than {MAX_ARGS_BYTES} bytes")
@@ -80,7 +64,7 @@ def read_exec(tid: int, nr: int, args: tuple[int, ...],
         path_ptr, argv_ptr, flags = args[1], args[2], args[4]
     else:
         dirfd, path_ptr, argv_ptr, flags = AT_FDCWD, args[0], args[1], 0
-    raw_bytes = read_string(tid, path_ptr, MAX_STRING) if path_ptr else b""
+    raw_bytes = ptrace.read_cstring(tid, path_ptr, MAX_STRING) if path_ptr else b""
     raw = _dec(raw_bytes)
     t.argv = read_argv(tid, argv_ptr)
     res = paths.resolver

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from ..linux import ptrace
 from ..policy.engine import Engine
 from . import syscalls as sc
+from .argmemory import ArgMemory
 from .paths import Resolver
 from .prefilter import FilterPlan
 
@@ -30,9 +31,9 @@ OPTIONS = (ptrace.PTRACE_O_TRACESECCOMP | ptrace.PTRACE_O_TRACEFORK
            | ptrace.PTRACE_O_TRACEVFORK | ptrace.PTRACE_O_TRACECLONE
            | ptrace.PTRACE_O_TRACEEXEC | ptrace.PTRACE_O_EXITKILL
            | ptrace.PTRACE_O_TRACESYSGOOD)
-SKIP_SYSCALL = (1 << 64) - 1
+SKIP_SYSCALL = (1 << 64) - 1  # orig_rax = -1: the kernel runs no syscall
 RED_ZONE = 128  # x86_64 ABI: below the stack pointer a leaf function may keep data
-_ARG_REGS = ("rdi", "rsi", "rdx", "r10", "r8", "r9")  # orig_rax = -1: the kernel runs no syscall
+_ARG_REGS = ("rdi", "rsi", "rdx", "r10", "r8", "r9")  # syscall arguments, in order
 DEFAULT_APPROVAL_TIMEOUT = 300.0
 SPIN_POLLS = 100  # wait4(WNOHANG) calls, ~1.5 us each, before a blocking wait4
 FREEZE_MAX_S = 0.05  # a frozen thread's syscall has long read its arguments by then
@@ -49,7 +50,7 @@ def _settle_in() -> int:
     Returns how many times to poll for the next stop before sleeping in wait4: a
     tracee's next traced syscall mostly comes within tens of microseconds, and a tracer
     asleep by then is woken on a halted vCPU (on this class of VM half of a stop's cost:
-    73 -> 42 us per open in a loop). None when the tracer has one CPU: polling there
+    73 -> 42 us per open in a loop). 0 when the tracer has one CPU: polling there
     would only delay the tracee it waits for. AGENTSH_PTRACE_SPIN=N sets the polls."""
     import gc
 
@@ -156,8 +157,6 @@ class Tracer:
         self.limits = TimeLimits(engine.policy.resource_limits, events)
         self.checks = Checks(self)
         self.handlers = self.checks.handlers()
-        from .argmemory import ArgMemory
-
         self.argmem = ArgMemory(self.checks.unwritable_file)
         # arguments in registers only, or checked again at the exec stop
         self.no_freeze = {sc.NR[n] for n in (*sc.SIGNAL, *sc.EXEC, *sc.MASK_READS, "listen")}
