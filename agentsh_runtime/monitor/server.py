@@ -172,6 +172,7 @@ class Monitor:
                     restore({4: text, 6: text}, netns_path=self.net_joined, check=False)
             if self.fast is not None:
                 self.fast.close()
+            self._book_init_exit()
             self._emit_finished(force=True)
             self.events.flush()
             try:
@@ -256,6 +257,23 @@ class Monitor:
                     self.sel.unregister(src)
                 except (KeyError, ValueError):
                     pass
+
+    def _book_init_exit(self, patience: float = 0.2) -> None:
+        """The loop ends once the init's namespaces are gone, but do_exit drops them
+        before the process connector reports the exit: wait briefly for that report,
+        so that container_stopped (with the exit code) is written, not lost."""
+        init = self.init_pid
+        if self.exec_events is None or init not in self.running or \
+                os.path.exists(f"/proc/{init}/ns"):
+            return
+        deadline = time.monotonic() + patience
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.exec_events, selectors.EVENT_READ)
+            while init in self.running:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(left):
+                    return
+                self._on_proc_events()
 
     def _unmute_batched(self) -> None:
         self._batch_at = 0.0
